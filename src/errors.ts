@@ -1,0 +1,97 @@
+/**
+ * The few error classes at-pki throws. Each has a stable `code` (for `--json`, the daemon API and
+ * scripts) and the process exit code the CLI maps it to: 2 for bad input or usage (nothing was done
+ * to a device), 1 for everything that went wrong while working.
+ */
+
+export type ErrorCode =
+  | 'USAGE'
+  | 'BAD_INPUT'
+  | 'PORT_UNAVAILABLE'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'DISCONNECTED'
+  | 'DEVICE_ERROR'
+  | 'PROTOCOL'
+  | 'VERIFY_FAILED';
+
+export interface AtPkiErrorOptions {
+  cause?: unknown;
+  /** Anything the user needs to act on, machine-readable (offset, partition, AT command...). */
+  details?: Record<string, unknown>;
+}
+
+export abstract class AtPkiError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly exitCode: 1 | 2;
+  readonly details: Record<string, unknown>;
+
+  constructor(message: string, options: AtPkiErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Command-line usage that makes no sense (missing argument, unknown option value). Exit 2. */
+export class UsageError extends AtPkiError {
+  readonly code = 'USAGE' as const;
+  readonly exitCode = 2 as const;
+}
+
+/** Input we refuse before touching a device: unreadable or malformed files, bins that do not fit... Exit 2. */
+export class InputError extends AtPkiError {
+  readonly code = 'BAD_INPUT' as const;
+  readonly exitCode = 2 as const;
+}
+
+/** The port cannot be opened: it does not exist, is locked by another process, or the URL is wrong. Exit 2. */
+export class PortError extends AtPkiError {
+  readonly code = 'PORT_UNAVAILABLE' as const;
+  readonly exitCode = 2 as const;
+}
+
+/** A wait ran out of time. `details.waitingFor` says for what. */
+export class TimeoutError extends AtPkiError {
+  readonly code = 'TIMEOUT' as const;
+  readonly exitCode = 1 as const;
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortedError extends AtPkiError {
+  readonly code = 'ABORTED' as const;
+  readonly exitCode = 1 as const;
+}
+
+/** The port went away (unplug, remote close) or was closed while something was waiting on it. */
+export class DisconnectedError extends AtPkiError {
+  readonly code = 'DISCONNECTED' as const;
+  readonly exitCode = 1 as const;
+}
+
+/** The module answered ERROR (with the decoded `ERR CODE:` when it sent one), or reset mid-command. */
+export class DeviceError extends AtPkiError {
+  readonly code = 'DEVICE_ERROR' as const;
+  readonly exitCode = 1 as const;
+}
+
+/** The module sent something that makes no sense for the command in flight (garbage, wrong lengths). */
+export class ProtocolError extends AtPkiError {
+  readonly code = 'PROTOCOL' as const;
+  readonly exitCode = 1 as const;
+}
+
+/** What was read back is not what was written. Never a warning. */
+export class VerifyError extends AtPkiError {
+  readonly code = 'VERIFY_FAILED' as const;
+  readonly exitCode = 1 as const;
+}
+
+/** The exit code for any thrown value: ours carry one, anything else is an internal failure (1). */
+export function exitCodeOf(error: unknown): 1 | 2 {
+  return error instanceof AtPkiError ? error.exitCode : 1;
+}
