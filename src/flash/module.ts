@@ -1,0 +1,71 @@
+import { AtSession, type SessionLogger } from '../at/session.js';
+import { InputError } from '../errors.js';
+import { openTransport } from '../transport/open.js';
+import type { Transport } from '../transport/transport.js';
+import { parseFirmwareInfo, type FirmwareInfo } from './firmware.js';
+import type { Partition } from './partition-table.js';
+import { queryPartitions } from './sysflash.js';
+
+export interface ConnectOptions {
+  /** Line rate. @default 115200 */
+  baudRate?: number;
+  /** Budget for opening the port and for each ordinary command, in ms. @default 3000 */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  logger?: SessionLogger;
+}
+
+/**
+ * A module on a port: the transport, the AT session on it, and what it told us about itself
+ * (firmware, partition table), asked once per connection.
+ */
+export class EspAtModule {
+  #partitions: Partition[] | undefined;
+
+  private constructor(
+    readonly transport: Transport,
+    readonly session: AtSession,
+    readonly firmware: FirmwareInfo,
+  ) {}
+
+  static async connect(url: string, options: ConnectOptions = {}): Promise<EspAtModule> {
+    const timeoutMs = options.timeoutMs ?? 3000;
+    const transport = await openTransport(url, { baudRate: options.baudRate, timeoutMs, signal: options.signal });
+    try {
+      const session = await AtSession.connect(transport, { commandTimeoutMs: timeoutMs, logger: options.logger, signal: options.signal });
+      const gmr = await session.command('AT+GMR', { signal: options.signal });
+      return new EspAtModule(transport, session, parseFirmwareInfo(gmr.lines));
+    } catch (error) {
+      await transport.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  get url(): string {
+    return this.transport.url;
+  }
+
+  async partitions(options: { signal?: AbortSignal } = {}): Promise<Partition[]> {
+    this.#partitions ??= await queryPartitions(this.session, options);
+    return this.#partitions;
+  }
+
+  /** The partition with this label, or an InputError naming the ones the module has. */
+  async partition(label: string, options: { signal?: AbortSignal } = {}): Promise<Partition> {
+    const partitions = await this.partitions(options);
+    const found = partitions.find((p) => p.label === label);
+    if (found) return found;
+    const known = partitions.map((p) => p.label).join(', ') || 'none';
+    const hint = partitions.some((p) => p.label === 'mfg_nvs')
+      ? ' (this module keeps credentials in mfg_nvs: ESP-AT 3.1 or later)'
+      : '';
+    throw new InputError(`the module has no partition named ${JSON.stringify(label)}${hint}; it has: ${known}`, {
+      details: { partition: label, available: partitions.map((p) => p.label) },
+    });
+  }
+
+  async close(): Promise<void> {
+    this.session.dispose();
+    await this.transport.close();
+  }
+}
