@@ -1,0 +1,566 @@
+/**
+ * EspAtEmulator: an ESP-AT module (legacy firmware ≤ v3.0) as seen from its AT UART, written from
+ * the protocol document (docs/esp-at-protocol.md §1, §2, §4, §6, §9), not from the host code.
+ *
+ * Bytes go in through `receive()` and come out as `'data'` events. The core here owns the
+ * receiver state machine (line mode / busy / raw data), echo, result codes and restarts; the
+ * commands themselves live in `commands/`, one file per family.
+ */
+import { EventEmitter } from 'node:events';
+import { AtArguments, splitArguments } from './at-arguments.js';
+import { parseCommandLine } from './command-line.js';
+import { buildCommandTable, commandFamiliesFor } from './commands/index.js';
+import type {
+  CommandContext,
+  CommandDefinition,
+  CommandResult,
+  DeviceModel,
+  EmulatorStats,
+  UartConfig,
+} from './commands/command-types.js';
+import {
+  DEFAULT_BAUD_RATE,
+  DEFAULT_BOOT_DELAY_MS,
+  DEFAULT_PAGE_PROGRAM_MS,
+  DEFAULT_SECTOR_ERASE_MS,
+  type EspAtEmulatorOptions,
+} from './emulator-options.js';
+import type { FaultInjector } from './fault-injection.js';
+import { findPreset, type ChipName, type FirmwarePreset } from './firmware-presets.js';
+import { NorFlash, pagesSpanned, sectorsSpanned } from './nor-flash.js';
+import { tableExtent, type PartitionInfo } from './partition-tables.js';
+import {
+  BUSY_LINE,
+  ErrorCode,
+  FORCE_RESTART_LINE,
+  READY_LINE,
+  RESULT_ERROR,
+  RESULT_OK,
+  errorCodeLine,
+} from './result-codes.js';
+import { UartRx } from './uart-rx.js';
+import { UartTx } from './uart-tx.js';
+
+/**
+ * Receiver state:
+ * - `off`: unpowered (input is lost);
+ * - `booting`: between reset and `ready` (input is lost);
+ * - `command`: collecting a command line;
+ * - `busy`: a command runs; every input chunk is answered `busy p...`;
+ * - `raw`: a command waits for raw data after its prompt.
+ */
+export type EmulatorState = 'off' | 'booting' | 'command' | 'busy' | 'raw';
+
+export interface EmulatorEvents {
+  /** Bytes on the module's TX line. */
+  data: [chunk: Buffer];
+  /** The module's UART switched to a new rate (AT+UART_CUR, or back to the default on restart). */
+  baudrate: [baudRate: number];
+  /** The module (re)started: power-on, AT+RST, forced restart or hardware reset. */
+  restart: [];
+  /** The module lost power / its cable: transports attached to it must disconnect. */
+  unplug: [];
+  /** Flash content changed (erase, write, writeRaw, loadFlashImage). */
+  flashchange: [];
+  /** A command line (without CR LF) is about to run. */
+  command: [line: string];
+}
+
+/** Longest accepted command line, CR LF included; longer lines are dropped. */
+export const MAX_COMMAND_LINE_BYTES = 256;
+
+const CR = 0x0d;
+const LF = 0x0a;
+const FORCE_RESTART_TRIGGER = Buffer.from('AT+RST\r\n', 'latin1');
+
+function newStats(): EmulatorStats {
+  return {
+    commands: 0,
+    commandsByName: {},
+    busyReplies: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    flashBytesWritten: 0,
+    flashBytesErased: 0,
+    flashBytesRead: 0,
+    boots: 0,
+  };
+}
+
+function defaultUart(baudRate: number): UartConfig {
+  return { baudRate, dataBits: 8, stopBits: 1, parity: 0, flowControl: 0 };
+}
+
+interface RawReception {
+  needed: number;
+  received: number;
+  parts: Buffer[];
+  resolve: (data: Buffer) => void;
+}
+
+export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements DeviceModel {
+  readonly preset: FirmwarePreset;
+  readonly flash: NorFlash;
+  /** Echo flag (ATE0/ATE1). RAM only: on after every boot. */
+  echo = true;
+  /** AT+SYSLOG flag. RAM only: off after every boot. */
+  syslog = false;
+  readonly stats: EmulatorStats = newStats();
+
+  private readonly commands: Map<string, CommandDefinition>;
+  private readonly bootUart: UartConfig;
+  private readonly bootDelayMs: number;
+  private readonly flashTiming: { sectorEraseMs: number; pageProgramMs: number } | undefined;
+  private readonly tx: UartTx;
+  private readonly rx: UartRx;
+  private uart: UartConfig;
+  private currentState: EmulatorState = 'off';
+  /** Bumped by every restart/power loss; continuations of older commands see it and stop. */
+  private epoch = 0;
+  private line: number[] = [];
+  private lineOverflow = false;
+  private previousByte = -1;
+  private raw: RawReception | undefined;
+  private leftover: Buffer | undefined;
+  private readonly commandTimers = new Set<NodeJS.Timeout>();
+  private bootTimer: NodeJS.Timeout | undefined;
+  private faults: FaultInjector | undefined;
+  private disposed = false;
+
+  constructor(options: EspAtEmulatorOptions = {}) {
+    super();
+    this.preset = findPreset(options.chip ?? 'esp32', options.firmware);
+    this.flash = new NorFlash(tableExtent(this.preset.partitions), options.fill ?? 'ff', options.seed ?? 1);
+    if (options.flashImage) this.flash.load(options.flashImage);
+    this.commands = buildCommandTable([...commandFamiliesFor(this.preset), ...(options.extraCommands ?? [])]);
+    this.bootUart = defaultUart(options.baudRate ?? DEFAULT_BAUD_RATE);
+    this.uart = this.bootUart;
+    this.bootDelayMs = options.bootDelayMs ?? DEFAULT_BOOT_DELAY_MS;
+    const ft = options.flashTiming;
+    this.flashTiming = ft
+      ? {
+          sectorEraseMs: (ft === true ? undefined : ft.sectorEraseMs) ?? DEFAULT_SECTOR_ERASE_MS,
+          pageProgramMs: (ft === true ? undefined : ft.pageProgramMs) ?? DEFAULT_PAGE_PROGRAM_MS,
+        }
+      : undefined;
+    const lineTiming = options.lineTiming ?? false;
+    this.tx = new UartTx((chunk) => this.transmit(chunk), () => this.uart.baudRate, lineTiming);
+    this.rx = new UartRx((chunk) => this.onWireChunk(chunk), () => this.uart.baudRate, lineTiming);
+
+    const startup = options.startup ?? 'boot';
+    if (startup !== 'off') this.powerOn({ announce: startup === 'boot' });
+  }
+
+  get chip(): ChipName {
+    return this.preset.chip;
+  }
+
+  get firmware(): string {
+    return this.preset.firmware;
+  }
+
+  get state(): EmulatorState {
+    return this.currentState;
+  }
+
+  get powered(): boolean {
+    return this.currentState !== 'off';
+  }
+
+  /** The module's current UART rate. */
+  get baudRate(): number {
+    return this.uart.baudRate;
+  }
+
+  get uartConfig(): UartConfig {
+    return this.uart;
+  }
+
+  /** Nothing queued either way, no command running, not booting (waiting for raw data counts as idle). */
+  get isIdle(): boolean {
+    return (
+      this.rx.idle &&
+      this.tx.idle &&
+      this.bootTimer === undefined &&
+      this.currentState !== 'busy' &&
+      this.currentState !== 'booting'
+    );
+  }
+
+  // ---------------------------------------------------------------- wire
+
+  /** Bytes from the host (one call = one UART read chunk). Never emits synchronously. */
+  receive(chunk: Uint8Array): void {
+    if (this.disposed || this.currentState === 'off' || chunk.length === 0) return;
+    this.rx.push(chunk);
+  }
+
+  /** Resolves once the emulator is idle (see `isIdle`). */
+  async whenIdle(): Promise<void> {
+    while (!this.isIdle) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+
+  setFaultInjector(injector: FaultInjector | undefined): void {
+    this.faults = injector;
+  }
+
+  // ---------------------------------------------------------------- power
+
+  /**
+   * Apply power. With `announce` (default) the module boots and prints `ready` after the boot
+   * delay; without, it is up at once and silent (as if it had booted long ago). No-op if powered.
+   */
+  powerOn(options: { announce?: boolean } = {}): void {
+    if (this.disposed || this.powered) return;
+    if (options.announce ?? true) {
+      this.restart();
+      return;
+    }
+    this.resetRamState();
+    this.stats.boots++;
+    this.currentState = 'command';
+  }
+
+  /** Hardware reset (EN pin): pending output is lost, the module reboots and prints `ready`. */
+  reset(): void {
+    if (this.disposed || !this.powered) return;
+    this.tx.clear();
+    this.rx.clear();
+    this.restart();
+  }
+
+  /** Pull the plug: power off, pending bytes lost, transports see a disconnect ('unplug'). */
+  unplug(): void {
+    if (this.disposed || !this.powered) return;
+    this.abortCommand();
+    this.tx.clear();
+    this.rx.clear();
+    this.clearBootTimer();
+    this.currentState = 'off';
+    this.emit('unplug');
+  }
+
+  /** Stop all timers; the emulator is dead afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.abortCommand();
+    this.tx.clear();
+    this.rx.clear();
+    this.clearBootTimer();
+    this.currentState = 'off';
+    this.disposed = true;
+  }
+
+  // ---------------------------------------------------------------- flash access for tests
+
+  partitions(): readonly PartitionInfo[] {
+    return this.preset.partitions;
+  }
+
+  findPartition(label: string): PartitionInfo | undefined {
+    return this.preset.partitions.find((p) => p.label === label);
+  }
+
+  /** A copy of a whole partition. Throws RangeError for an unknown label. */
+  readPartition(label: string): Buffer {
+    const p = this.requirePartition(label);
+    return this.flash.read(p.offset, p.size);
+  }
+
+  /** Set partition bytes directly (plain overwrite, no NOR rules, no command). */
+  writeRaw(label: string, offset: number, bytes: Uint8Array): void {
+    const p = this.requirePartition(label);
+    if (offset < 0 || offset + bytes.length > p.size) {
+      throw new RangeError(`${label}: ${offset}+${bytes.length} exceeds partition size ${p.size}`);
+    }
+    this.flash.overwrite(p.offset + offset, bytes);
+    this.notifyFlashChanged();
+  }
+
+  /** A copy of the whole flash image (address 0 … end of the last partition). */
+  flashImage(): Buffer {
+    return this.flash.snapshot();
+  }
+
+  loadFlashImage(image: Uint8Array): void {
+    this.flash.load(image);
+    this.notifyFlashChanged();
+  }
+
+  resetStats(): void {
+    Object.assign(this.stats, newStats());
+  }
+
+  // ---------------------------------------------------------------- DeviceModel (for commands)
+
+  eraseTimeMs(address: number, length: number): number {
+    return this.flashTiming ? sectorsSpanned(address, length) * this.flashTiming.sectorEraseMs : 0;
+  }
+
+  programTimeMs(address: number, length: number): number {
+    return this.flashTiming ? pagesSpanned(address, length) * this.flashTiming.pageProgramMs : 0;
+  }
+
+  applyUartConfig(config: UartConfig): void {
+    const changed = config.baudRate !== this.uart.baudRate;
+    this.uart = { ...config };
+    if (changed) this.emit('baudrate', config.baudRate);
+  }
+
+  /** Software restart: command aborted, RAM settings lost, `ready` after the boot delay. */
+  restart(): void {
+    if (this.disposed) return;
+    this.abortCommand();
+    this.clearBootTimer();
+    this.resetRamState();
+    this.currentState = 'booting';
+    this.stats.boots++;
+    this.emit('restart');
+    this.bootTimer = setTimeout(() => {
+      this.bootTimer = undefined;
+      this.currentState = 'command';
+      this.tx.send(READY_LINE);
+    }, this.bootDelayMs);
+  }
+
+  notifyFlashChanged(): void {
+    this.emit('flashchange');
+  }
+
+  // ---------------------------------------------------------------- receiver state machine
+
+  private onWireChunk(wireChunk: Buffer): void {
+    const chunk = this.faults?.filterInput ? this.faults.filterInput(wireChunk) : wireChunk;
+    if (!chunk || chunk.length === 0) return;
+    this.stats.bytesReceived += chunk.length;
+    this.handleChunk(chunk);
+  }
+
+  private handleChunk(chunk: Buffer): void {
+    switch (this.currentState) {
+      case 'off':
+      case 'booting':
+        return;
+      case 'raw':
+        this.feedRaw(chunk);
+        return;
+      case 'busy':
+        this.replyBusy(chunk);
+        return;
+      case 'command':
+        this.feedCommandLine(chunk);
+        return;
+    }
+  }
+
+  private feedCommandLine(chunk: Buffer): void {
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      if (this.line.length < MAX_COMMAND_LINE_BYTES) this.line.push(byte);
+      else this.lineOverflow = true;
+      const terminated = byte === LF && this.previousByte === CR;
+      this.previousByte = byte;
+      if (!terminated) continue;
+      const bytes = Buffer.from(this.line);
+      const dropped = this.lineOverflow;
+      this.line = [];
+      this.lineOverflow = false;
+      this.previousByte = -1;
+      if (dropped) continue;
+      if (this.startCommand(bytes)) {
+        // The receiver is in "command running" state now: the rest of this chunk is busy input.
+        const rest = chunk.subarray(i + 1);
+        if (rest.length > 0) this.replyBusy(rest);
+        return;
+      }
+    }
+  }
+
+  /** Echo and launch a command line (bytes include CR LF). False if nothing was started. */
+  private startCommand(bytes: Buffer): boolean {
+    if (this.echo) this.tx.send(bytes);
+    const text = bytes.subarray(0, bytes.length - 2).toString('latin1');
+    if (text.length === 0) return false;
+    this.currentState = 'busy';
+    const epoch = this.epoch;
+    this.faults?.onCommand?.(text);
+    this.emit('command', text);
+    // Run on a later turn: input that arrives before the handler reaches its prompt is busy input.
+    setImmediate(() => {
+      if (epoch === this.epoch) void this.runCommand(text, epoch);
+    });
+    return true;
+  }
+
+  private async runCommand(text: string, epoch: number): Promise<void> {
+    const afterResult: Array<() => void> = [];
+    const ctx = this.commandContext(text, epoch, afterResult);
+    let result: CommandResult;
+    try {
+      result = await this.dispatch(ctx, text);
+    } catch {
+      // A handler bug must not wedge the emulator in "busy".
+      result = 'ERROR';
+    }
+    if (epoch !== this.epoch) return;
+    // The receiver returns to command mode before the result is printed.
+    this.currentState = 'command';
+    this.tx.send(result === 'OK' ? RESULT_OK : RESULT_ERROR);
+    for (const action of afterResult) {
+      this.tx.then(() => {
+        if (epoch === this.epoch) action();
+      });
+    }
+    const leftover = this.leftover;
+    this.leftover = undefined;
+    if (leftover) this.handleChunk(leftover);
+  }
+
+  private async dispatch(ctx: CommandContext, text: string): Promise<CommandResult> {
+    const parsed = parseCommandLine(text);
+    if (parsed.kind === 'no-at') {
+      ctx.printErrorCode(ErrorCode.NO_AT);
+      return 'ERROR';
+    }
+    if (parsed.kind === 'malformed') return 'ERROR';
+    this.stats.commands++;
+    this.stats.commandsByName[parsed.name] = (this.stats.commandsByName[parsed.name] ?? 0) + 1;
+    const definition = this.commands.get(parsed.name);
+    if (parsed.form === 'set') {
+      const tokens = splitArguments(parsed.argumentText);
+      if (!definition?.set) {
+        ctx.printErrorCode(ErrorCode.UNSUPPORTED_COMMAND);
+        return 'ERROR';
+      }
+      if (!tokens) return 'ERROR';
+      return definition.set(ctx, new AtArguments(tokens));
+    }
+    const handler = definition?.[parsed.form];
+    if (!handler) {
+      ctx.printErrorCode(ErrorCode.UNSUPPORTED_COMMAND);
+      return 'ERROR';
+    }
+    return handler(ctx);
+  }
+
+  private commandContext(line: string, epoch: number, afterResult: Array<() => void>): CommandContext {
+    const live = (): boolean => epoch === this.epoch;
+    return {
+      device: this,
+      line,
+      print: (data) => {
+        if (live()) this.tx.send(data);
+      },
+      printErrorCode: (code) => {
+        if (live() && this.syslog) this.tx.send(errorCodeLine(code));
+      },
+      receiveRaw: (length, prompt) =>
+        new Promise<Buffer>((resolve) => {
+          // After a restart the promise never settles: the old command simply vanishes.
+          if (!live()) return;
+          if (length > 0) {
+            // Raw mode first, prompt second: anything sent after seeing the prompt is data.
+            this.raw = { needed: length, received: 0, parts: [], resolve };
+            this.currentState = 'raw';
+          }
+          this.tx.send(prompt);
+          if (length === 0) resolve(Buffer.alloc(0));
+        }),
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          if (!live()) return;
+          if (ms <= 0) {
+            resolve();
+            return;
+          }
+          const timer = setTimeout(() => {
+            this.commandTimers.delete(timer);
+            if (live()) resolve();
+          }, ms);
+          this.commandTimers.add(timer);
+        }),
+      afterResult: (action) => {
+        afterResult.push(action);
+      },
+    };
+  }
+
+  private feedRaw(chunk: Buffer): void {
+    const raw = this.raw!;
+    const missing = raw.needed - raw.received;
+    if (chunk.length < missing) {
+      raw.parts.push(chunk);
+      raw.received += chunk.length;
+      return;
+    }
+    raw.parts.push(chunk.subarray(0, missing));
+    // Extra bytes wait until the result is printed, then go to the command-line receiver.
+    this.leftover = chunk.length > missing ? Buffer.from(chunk.subarray(missing)) : undefined;
+    this.raw = undefined;
+    this.currentState = 'busy';
+    raw.resolve(Buffer.concat(raw.parts));
+  }
+
+  private replyBusy(chunk: Buffer): void {
+    if (chunk.includes(FORCE_RESTART_TRIGGER)) {
+      this.forceRestart();
+      return;
+    }
+    this.stats.busyReplies++;
+    if (this.syslog) this.tx.send(errorCodeLine(ErrorCode.BUSY));
+    this.tx.send(BUSY_LINE);
+  }
+
+  /** `AT+RST\r\n` inside busy input: announce, then restart once the message is out. */
+  private forceRestart(): void {
+    this.abortCommand();
+    this.currentState = 'booting';
+    this.tx.send(FORCE_RESTART_LINE);
+    const epoch = this.epoch;
+    this.tx.then(() => {
+      if (epoch === this.epoch) this.restart();
+    });
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private transmit(wireChunk: Buffer): void {
+    const chunk = this.faults?.filterOutput ? this.faults.filterOutput(wireChunk) : wireChunk;
+    if (!chunk || chunk.length === 0) return;
+    this.stats.bytesSent += chunk.length;
+    this.emit('data', chunk);
+  }
+
+  /** Forget the running command and the receiver's partial input. */
+  private abortCommand(): void {
+    this.epoch++;
+    for (const timer of this.commandTimers) clearTimeout(timer);
+    this.commandTimers.clear();
+    this.raw = undefined;
+    this.leftover = undefined;
+    this.line = [];
+    this.lineOverflow = false;
+    this.previousByte = -1;
+  }
+
+  private resetRamState(): void {
+    this.echo = true;
+    this.syslog = false;
+    if (this.uart !== this.bootUart) {
+      const changed = this.uart.baudRate !== this.bootUart.baudRate;
+      this.uart = this.bootUart;
+      if (changed) this.emit('baudrate', this.uart.baudRate);
+    }
+  }
+
+  private clearBootTimer(): void {
+    if (this.bootTimer) clearTimeout(this.bootTimer);
+    this.bootTimer = undefined;
+  }
+
+  private requirePartition(label: string): PartitionInfo {
+    const p = this.findPartition(label);
+    if (!p) throw new RangeError(`no partition "${label}" in the ${this.chip} ${this.firmware} table`);
+    return p;
+  }
+}

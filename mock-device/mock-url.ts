@@ -1,0 +1,110 @@
+/**
+ * `mock://<chip>[?options]` URLs, e.g. `mock://esp32c3?fw=2.4.0.0&fill=garbage&seed=7&timing=line,flash&id=unit1`.
+ * Every option is documented in mock-device/README.md. Unknown options are rejected so a typo
+ * does not silently give a different device.
+ */
+import type { EspAtEmulatorOptions, FlashTimingOptions } from './emulator-options.js';
+import { MockDeviceError } from './errors.js';
+import { FLASH_FILLS, type FlashFill } from './flash-fill.js';
+import { CHIP_NAMES, findPreset, isChipName, type ChipName } from './firmware-presets.js';
+
+export interface MockUrlOptions {
+  chip: ChipName;
+  /** Emulator construction options derived from the URL (without `startup`). */
+  emulator: EspAtEmulatorOptions;
+  /** `id=`: name in the process-wide registry. */
+  id?: string;
+  /** `state=`: flash image file to load and keep saved. */
+  statePath?: string;
+  /** `boot=` (default true): power-cycle the module at open so the opener sees `ready`. */
+  boot: boolean;
+}
+
+const KNOWN = new Set(['fw', 'fill', 'seed', 'timing', 'id', 'state', 'boot', 'baud', 'bootms', 'erasems', 'pagems']);
+
+function bad(url: URL | string, message: string): MockDeviceError {
+  return new MockDeviceError('PORT_UNAVAILABLE', `${String(url)}: ${message}`);
+}
+
+function number(url: URL | string, name: string, text: string, min: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < min) {
+    throw bad(url, `${name}=${text} is not a number ≥ ${min}`);
+  }
+  return value;
+}
+
+export function parseMockUrl(input: URL | string): MockUrlOptions {
+  const url = typeof input === 'string' ? new URL(input) : input;
+  if (url.protocol !== 'mock:') throw bad(url, 'not a mock: URL');
+  const chipText = url.hostname || 'esp32';
+  if (!isChipName(chipText)) throw bad(url, `unknown chip "${chipText}" (known: ${CHIP_NAMES.join(', ')})`);
+  const chip = chipText;
+  const emulator: EspAtEmulatorOptions = { chip };
+  const result: MockUrlOptions = { chip, emulator, boot: true };
+  const flashFigures: FlashTimingOptions = {};
+
+  for (const [rawKey, value] of url.searchParams) {
+    const key = rawKey.toLowerCase();
+    if (!KNOWN.has(key)) throw bad(url, `unknown option "${rawKey}"`);
+    switch (key) {
+      case 'fw':
+        try {
+          findPreset(chip, value);
+        } catch (error) {
+          throw bad(url, (error as Error).message);
+        }
+        emulator.firmware = value;
+        break;
+      case 'fill':
+        if (!(FLASH_FILLS as readonly string[]).includes(value)) throw bad(url, `fill must be one of ${FLASH_FILLS.join(', ')}`);
+        emulator.fill = value as FlashFill;
+        break;
+      case 'seed':
+        emulator.seed = Math.trunc(number(url, 'seed', value, 0));
+        break;
+      case 'timing':
+        Object.assign(emulator, parseTiming(url, value));
+        break;
+      case 'id':
+        if (value === '') throw bad(url, 'id must not be empty');
+        result.id = value;
+        break;
+      case 'state':
+        if (value === '') throw bad(url, 'state must name a file');
+        result.statePath = value;
+        break;
+      case 'boot':
+        if (value !== '0' && value !== '1') throw bad(url, 'boot must be 0 or 1');
+        result.boot = value === '1';
+        break;
+      case 'baud':
+        emulator.baudRate = number(url, 'baud', value, 80);
+        break;
+      case 'bootms':
+        emulator.bootDelayMs = number(url, 'bootMs', value, 0);
+        break;
+      case 'erasems':
+        flashFigures.sectorEraseMs = number(url, rawKey, value, 0);
+        break;
+      case 'pagems':
+        flashFigures.pageProgramMs = number(url, rawKey, value, 0);
+        break;
+    }
+  }
+  // eraseMs/pageMs only tune flash timing; timing=flash switches it on.
+  if (emulator.flashTiming) emulator.flashTiming = flashFigures;
+  return result;
+}
+
+/** `line`, `flash`, `line,flash`, or `off`/`none`. */
+export function parseTiming(url: URL | string, value: string): Pick<EspAtEmulatorOptions, 'lineTiming' | 'flashTiming'> {
+  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const out: Pick<EspAtEmulatorOptions, 'lineTiming' | 'flashTiming'> = { lineTiming: false };
+  for (const part of parts) {
+    if (part === 'line') out.lineTiming = true;
+    else if (part === 'flash') out.flashTiming = true;
+    else if (part !== 'off' && part !== 'none') throw bad(url, `timing must be a list of line, flash (or off)`);
+  }
+  return out;
+}
