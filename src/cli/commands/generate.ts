@@ -1,0 +1,183 @@
+/**
+ * `at-pki generate`: build a PKI bin from credential files, validated first. Also registers
+ * `generate_bin -b FILE`, the AtPKI.py syntax, so existing scripts keep working.
+ */
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { InputError, UsageError } from '../../errors.js';
+import {
+  parseCredentialPairs,
+  PARTITION_DIR_EXTENSIONS,
+  parsePartitionSize,
+  readCredentialFiles,
+  readPartitionDir,
+  type PartitionSize,
+} from '../../flash/credential-files.js';
+import { encodePkiBin, layoutPkiBin } from '../../pki/bin-format.js';
+import { describeItem, type PkiItem } from '../../pki/types.js';
+import { validatePkiItems, type Finding, type ValidationResult } from '../../pki/validate.js';
+import type { CliIo } from '../io.js';
+import { addExamples, addJsonOption, printResult, printWarnings, PROGRAM_NAME, type JsonOption } from '../output.js';
+import { writeFileAtomic } from '../write-file-atomic.js';
+
+/** What AtPKI.py writes when -b is not given. */
+export const DEFAULT_OUTPUT = 'PKI.bin';
+
+interface GenerateOptions extends JsonOption {
+  /** Output path (`-o` of generate, `-b` of generate_bin). Default: PKI.bin, or `<partition>.bin` with --from. */
+  output?: string;
+  /** Read the files of `<from>/<partition>/` instead of `<type> <file>` pairs. */
+  from?: string;
+  /** Refuse a bin larger than this (bytes or a partition name). */
+  partitionSize?: string;
+  /** Validate the items first. Commander sets it from `--no-validate`. @default true */
+  validate: boolean;
+}
+
+const DETAILS_HELP = `
+Items:
+  <type> <file> pairs; type is ca, cert or key; files are PEM or DER and go into the bin unchanged.
+  Items are grouped by type in the order each type first appears and numbered from 0 within their
+  type, exactly as ESP-AT's AtPKI.py does. ESP-AT reads one type per partition (client_cert,
+  client_key, client_ca...) and pairs cert #i with key #i by position.
+
+--from DIR <partition>:
+  The files of DIR/<partition>/ (ESP-AT's raw_data convention), sorted by name: *.pem *.der *.cer
+  *.crt for ca and cert partitions, *.pem *.der *.key for key partitions. The type comes from the
+  partition name (_ca, _cert, _key). The default output is then <partition>.bin.
+
+Validation (skip with --no-validate):
+  Errors, which stop the command: a cert/ca item that is not a certificate, a key item that is not
+  an unencrypted private key, key #i not belonging to cert #i, a certificate that does not verify
+  with the CA of the bin it names as issuer. Warnings (on stderr): expired or not yet valid
+  certificates, mixed item types, unpaired certificates or keys.
+
+The bin is written atomically (temporary file, then rename); bins holding keys are created
+readable by the owner only.`;
+
+export function registerGenerate(program: Command, io: CliIo): void {
+  const generate = program
+    .command('generate')
+    .summary('build a PKI bin from certificate and key files')
+    .description('Build an ESP-AT PKI bin (the format of AtPKI.py generate_bin) from certificate and key files, validated first.')
+    .usage('[options] <type> <file> [<type> <file> ...]\n       at-pki generate [options] --from <dir> <partition>')
+    .argument('[items...]', '<type> <file> pairs, or the partition name with --from')
+    .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from)`);
+  addCommonOptions(generate);
+  generate.addHelpText('after', DETAILS_HELP);
+  addExamples(generate, [
+    'at-pki generate -o client_cert.bin cert client.crt',
+    'at-pki generate -o client_ca.bin ca root.crt ca intermediate.crt',
+    'at-pki generate --from components/customized_partitions/raw_data client_key',
+    'at-pki generate --partition-size client_cert -o client_cert.bin cert a.crt cert b.crt',
+    'at-pki generate --json cert client.crt',
+  ]);
+  generate.action((args: string[], options: GenerateOptions) => runGenerate(io, args, options));
+
+  const compat = program
+    .command('generate_bin')
+    .summary('AtPKI.py-compatible form of generate (-b FILE)')
+    .description("Same as 'at-pki generate', with the option names of ESP-AT's tools/AtPKI.py generate_bin, so existing scripts keep working.")
+    .usage('[options] <type> <file> [<type> <file> ...]')
+    .argument('[items...]', '<type> <file> pairs, or the partition name with --from')
+    .option('-b, --bin_file <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from)`);
+  addCommonOptions(compat);
+  compat.addHelpText('after', DETAILS_HELP);
+  addExamples(compat, ['at-pki generate_bin -b client_cert.bin cert client_cert_00.crt cert client_cert_01.crt']);
+  compat.action((args: string[], options: GenerateOptions & { bin_file?: string }) =>
+    runGenerate(io, args, { ...options, output: options.bin_file }),
+  );
+}
+
+function addCommonOptions(command: Command): void {
+  command
+    .option('--from <dir>', 'take the files of <dir>/<partition>/ (ESP-AT raw_data convention)')
+    .option('--partition-size <size>', 'refuse a bin larger than this: bytes (8192, 0x2000, 8K) or a partition name (client_cert...)')
+    .option('--no-validate', 'write the bin even if validation finds errors');
+  addJsonOption(command);
+}
+
+async function runGenerate(io: CliIo, args: readonly string[], options: GenerateOptions): Promise<void> {
+  const limit = options.partitionSize === undefined ? undefined : parsePartitionSize(options.partitionSize);
+  const { items, output, ignored, notes } = await gatherItems(args, options);
+  printWarnings(io, notes);
+
+  let validation: ValidationResult | undefined;
+  if (options.validate) {
+    validation = validatePkiItems(items);
+    printWarnings(io, validation.warnings.map((finding) => finding.message));
+    if (validation.errors.length > 0) throw validationFailure(io, validation.errors, validation.warnings);
+  }
+
+  const bin = encodePkiBin(items);
+  if (limit !== undefined && bin.length > limit.bytes) {
+    throw new InputError(`the bin is ${bin.length} bytes, ${bin.length - limit.bytes} more than ${describeLimit(limit)} holds`, {
+      details: { size: bin.length, partitionSize: limit.bytes, ...(limit.partition ? { partition: limit.partition } : {}) },
+    });
+  }
+  const holdsKey = items.some((item) => item.type === 'key');
+  await writeFileAtomic(output, bin, { mode: holdsKey ? 0o600 : 0o644 });
+
+  const slots = layoutPkiBin(items).slots.map(({ item, id, offset }) => ({
+    type: item.type,
+    id,
+    offset,
+    length: item.content.length,
+    source: item.source,
+  }));
+  const fit = limit === undefined ? '' : `; ${limit.bytes - bin.length} of the ${limit.bytes} bytes of ${describeLimit(limit)} left`;
+  const labels = slots.map((slot) => describeItem({ type: slot.type, index: slot.id }));
+  const width = Math.max(...labels.map((label) => label.length));
+  const human = [
+    `wrote ${output}: ${bin.length} bytes, ${slots.length} item${slots.length === 1 ? '' : 's'}${fit}`,
+    ...slots.map((slot, n) => `  ${labels[n]!.padEnd(width)}  ${String(slot.length).padStart(5)} bytes  ${slot.source ?? ''}`.trimEnd()),
+  ].join('\n');
+  printResult(io, options.json, human, {
+    output,
+    size: bin.length,
+    count: slots.length,
+    items: slots,
+    partition: limit === undefined ? null : { name: limit.partition ?? null, size: limit.bytes },
+    validation: validation === undefined ? null : { errors: validation.errors, warnings: validation.warnings },
+    ignoredFiles: ignored,
+  });
+}
+
+interface GatheredItems {
+  items: PkiItem[];
+  output: string;
+  /** Files of the --from folder left out. */
+  ignored: string[];
+  /** Warnings about how the items were found. */
+  notes: string[];
+}
+
+async function gatherItems(args: readonly string[], options: GenerateOptions): Promise<GatheredItems> {
+  if (options.from === undefined) {
+    const items = await readCredentialFiles(parseCredentialPairs(args));
+    return { items, output: options.output ?? DEFAULT_OUTPUT, ignored: [], notes: [] };
+  }
+  if (args.length !== 1) {
+    throw new UsageError(`--from takes exactly one partition name after the options (got ${args.length === 0 ? 'none' : args.join(' ')})`);
+  }
+  const partition = args[0]!;
+  const found = await readPartitionDir(options.from, partition);
+  const ignored = found.ignored.map((name) => join(found.dir, name));
+  const taken = PARTITION_DIR_EXTENSIONS[found.type].map((ext) => `*${ext}`).join(' ');
+  const notes = ignored.map((path) => `ignored ${path}: ${found.type} partitions take ${taken}`);
+  return { items: found.items, output: options.output ?? `${partition}.bin`, ignored, notes };
+}
+
+function describeLimit(limit: PartitionSize): string {
+  return limit.partition === undefined ? 'the partition' : `partition ${limit.partition}`;
+}
+
+/** One error: say it in the failure line. Several: list them on stderr first. */
+function validationFailure(io: CliIo, errors: readonly Finding[], warnings: readonly Finding[]): InputError {
+  const details = { errors, warnings };
+  if (errors.length === 1) {
+    return new InputError(`validation failed: ${errors[0]!.message} (--no-validate writes the bin anyway)`, { details });
+  }
+  for (const error of errors) io.stderr(`${PROGRAM_NAME}: error: ${error.message}\n`);
+  return new InputError(`validation failed with ${errors.length} errors (listed above; --no-validate writes the bin anyway)`, { details });
+}

@@ -1,0 +1,40 @@
+/** Read a bin file (or a partition read-back) and decode it, for commands that take one. */
+import { InputError } from '../errors.js';
+import { readInputFile } from '../flash/credential-files.js';
+import { decodePkiBin, type DecodedPkiBin } from '../pki/bin-format.js';
+import { detectFormat, type DetectedFormat } from '../pki/detect-format.js';
+
+/** No flash chip of an ESP-AT module is larger. */
+export const MAX_BIN_FILE_BYTES = 16 * 1024 * 1024;
+
+export interface LoadedBin {
+  path: string;
+  bytes: Buffer;
+  format: DetectedFormat;
+  bin: DecodedPkiBin;
+}
+
+/** InputError (exit 2), prefixed with the path and naming the byte offset, for anything that is not a readable PKI bin. */
+export async function loadPkiBinFile(path: string): Promise<LoadedBin> {
+  const bytes = await readInputFile(path, { maxBytes: MAX_BIN_FILE_BYTES, tooLarge: 'larger than any ESP flash' });
+  const format = detectFormat(bytes);
+  switch (format.format) {
+    case 'atpki':
+      try {
+        return { path, bytes, format, bin: decodePkiBin(bytes) };
+      } catch (error) {
+        if (error instanceof InputError) throw new InputError(`${path}: ${error.message}`, { cause: error, details: { path, ...error.details } });
+        throw error;
+      }
+    case 'erased':
+      throw new InputError(`${path}: no PKI data, all ${bytes.length} bytes are 0xFF (erased flash)`, { details: { path, offset: 0 } });
+    case 'empty':
+      throw new InputError(`${path} is empty`, { details: { path } });
+    case 'unknown': {
+      const head = [...bytes.subarray(0, 8)].map((byte) => byte.toString(16).padStart(2, '0')).join(' ');
+      throw new InputError(`${path}: not an ESP-AT PKI bin: bad magic at offset 0 (starts ${head}, expected f1 f1)`, {
+        details: { path, offset: 0 },
+      });
+    }
+  }
+}

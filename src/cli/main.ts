@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+/** The `at-pki` executable: build the program, run it, exit with its code (see run.ts). */
+import { processIo } from './io.js';
+import { createProgram } from './program.js';
+import { runCli } from './run.js';
+
+// ---------------------------------------------------------------------------------------------
+// Transport schemes: register the URL schemes device commands can open (serial paths, tcp://,
+// mock://...) here, before the program runs.
+// ---------------------------------------------------------------------------------------------
+
+const io = processIo();
+// exitCode, not process.exit(): lets stdout/stderr flush when piped.
+process.exitCode = await runCli(createProgram(io), process.argv, io);

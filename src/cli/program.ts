@@ -1,0 +1,49 @@
+/**
+ * The `at-pki` commander program. Each command lives in `commands/<name>.ts` and exports
+ * `register<Name>(program, io)`; add it to COMMANDS below. Command conventions:
+ *
+ * - validate arguments in the action and throw UsageError / InputError (exit 2) before doing anything;
+ * - add `--json` with addJsonOption() and finish with printResult() (see output.ts);
+ * - warnings go through printWarnings(); failures are thrown, never printed: run.ts reports them;
+ * - give every command examples and the exit codes with addExamples().
+ */
+import { Command } from 'commander';
+import { registerExtract } from './commands/extract.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerInspect } from './commands/inspect.js';
+import type { CliIo } from './io.js';
+import { EXIT_CODES_HELP, PROGRAM_NAME } from './output.js';
+import { packageVersion } from './version.js';
+
+type RegisterCommand = (program: Command, io: CliIo) => void;
+
+/** In the order `--help` lists them. */
+const COMMANDS: readonly RegisterCommand[] = [registerGenerate, registerInspect, registerExtract];
+
+export function createProgram(io: CliIo): Command {
+  const program = new Command(PROGRAM_NAME)
+    .description('Put device credentials (CA certificates, client certificates, private keys) into Espressif ESP-AT modules.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    // Report usage errors in run.ts (one line, exit 2) instead of commander printing and exiting.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: (text) => io.stderr(text),
+      outputError: () => {},
+    })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ at-pki generate -o client_cert.bin cert client.crt
+  $ at-pki generate -o client_key.bin key client.key
+  $ at-pki generate --from raw_data client_ca --partition-size client_ca
+  $ at-pki inspect client_cert.bin
+  $ at-pki extract client_cert.bin -o out/
+${EXIT_CODES_HELP}`,
+    );
+  for (const register of COMMANDS) register(program, io);
+  return program;
+}
