@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { AbortedError, AtPkiError, DeviceError, DisconnectedError, InputError, TimeoutError } from '../errors.js';
+import { delay, waitFor } from '../transport/abortable.js';
 import type { Transport } from '../transport/transport.js';
 import { describeErrorCode, formatErrorCode, parseErrorCodeLine } from './error-codes.js';
 import { AtFramer, type PayloadMatcher, type Token } from './framer.js';
@@ -233,12 +233,8 @@ export class AtSession extends EventEmitter {
   }
 
   /** Let the module finish what it is doing; whatever it says meanwhile is not an answer to us. */
-  async #quietPeriod(ms: number, signal?: AbortSignal): Promise<void> {
-    try {
-      await sleep(ms, undefined, signal ? { signal } : undefined);
-    } catch {
-      throw new AbortedError(`cancelled while the module was busy`, { cause: signal?.reason });
-    }
+  #quietPeriod(ms: number, signal?: AbortSignal): Promise<void> {
+    return delay(ms, signal, 'the module to stop being busy');
   }
 
   /** One command, written once, and its answer. */
@@ -434,9 +430,13 @@ export class AtSession extends EventEmitter {
     }
   }
 
+  /** Hand bytes to the transport; a port stalled by flow control must not hold us forever either. */
   async #write(bytes: Uint8Array): Promise<void> {
     if (this.#closedWith) throw this.#closedWith;
-    await this.transport.write(bytes);
+    await waitFor(this.transport.write(bytes), {
+      what: `sending ${bytes.length} bytes to ${this.transport.url}`,
+      timeoutMs: 2 * this.wireTimeMs(bytes.length) + this.#options.commandTimeoutMs,
+    });
   }
 }
 
