@@ -6,7 +6,7 @@ import { InputError } from '../../errors.js';
 import { isPem } from '../../pki/credential.js';
 import { perTypeIndexes } from '../../pki/types.js';
 import type { CliIo } from '../io.js';
-import { loadPkiBinFile } from '../load-bin.js';
+import { loadPkiBinFile } from '../../flash/bin-file.js';
 import { addExamples, addJsonOption, printResult, printWarnings, type JsonOption } from '../output.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 

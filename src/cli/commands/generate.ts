@@ -3,21 +3,14 @@
  * `generate_bin -b FILE`, the AtPKI.py syntax, so existing scripts keep working.
  */
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { InputError, UsageError } from '../../errors.js';
-import {
-  parseCredentialPairs,
-  PARTITION_DIR_EXTENSIONS,
-  parsePartitionSize,
-  readCredentialFiles,
-  readPartitionDir,
-  type PartitionSize,
-} from '../../flash/credential-files.js';
-import { encodePkiBin, layoutPkiBin } from '../../pki/bin-format.js';
-import { describeItem, type PkiItem } from '../../pki/types.js';
-import { validatePkiItems, type Finding, type ValidationResult } from '../../pki/validate.js';
+import type { BinSource } from '../../flash/bin-source.js';
+import { parseCredentialPairs, parsePartitionSize, type PartitionSize } from '../../flash/credential-files.js';
+import { layoutPkiBin } from '../../pki/bin-format.js';
+import { describeItem } from '../../pki/types.js';
 import type { CliIo } from '../io.js';
-import { addExamples, addJsonOption, printResult, printWarnings, PROGRAM_NAME, type JsonOption } from '../output.js';
+import { prepareBinForCli } from '../prepare-bin.js';
+import { addExamples, addJsonOption, printResult, type JsonOption } from '../output.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 
 /** What AtPKI.py writes when -b is not given. */
@@ -99,17 +92,9 @@ function addCommonOptions(command: Command): void {
 
 async function runGenerate(io: CliIo, args: readonly string[], options: GenerateOptions): Promise<void> {
   const limit = options.partitionSize === undefined ? undefined : parsePartitionSize(options.partitionSize);
-  const { items, output, ignored, notes } = await gatherItems(args, options);
-  printWarnings(io, notes);
+  const { source, output } = sourceOf(args, options);
+  const { bin, items, validation, ignored } = await prepareBinForCli(io, source, options.validate);
 
-  let validation: ValidationResult | undefined;
-  if (options.validate) {
-    validation = validatePkiItems(items);
-    printWarnings(io, validation.warnings.map((finding) => finding.message));
-    if (validation.errors.length > 0) throw validationFailure(io, validation.errors, validation.warnings);
-  }
-
-  const bin = encodePkiBin(items);
   if (limit !== undefined && bin.length > limit.bytes) {
     throw new InputError(`the bin is ${bin.length} bytes, ${bin.length - limit.bytes} more than ${describeLimit(limit)} holds`, {
       details: { size: bin.length, partitionSize: limit.bytes, ...(limit.partition ? { partition: limit.partition } : {}) },
@@ -143,41 +128,17 @@ async function runGenerate(io: CliIo, args: readonly string[], options: Generate
   });
 }
 
-interface GatheredItems {
-  items: PkiItem[];
-  output: string;
-  /** Files of the --from folder left out. */
-  ignored: string[];
-  /** Warnings about how the items were found. */
-  notes: string[];
-}
-
-async function gatherItems(args: readonly string[], options: GenerateOptions): Promise<GatheredItems> {
+/** The items to read and the default output name: `<type> <file>` pairs, or `--from DIR <partition>`. */
+function sourceOf(args: readonly string[], options: GenerateOptions): { source: BinSource; output: string } {
   if (options.from === undefined) {
-    const items = await readCredentialFiles(parseCredentialPairs(args));
-    return { items, output: options.output ?? DEFAULT_OUTPUT, ignored: [], notes: [] };
+    return { source: { kind: 'files', files: parseCredentialPairs(args) }, output: options.output ?? DEFAULT_OUTPUT };
   }
   if (args.length !== 1) {
     throw new UsageError(`--from takes exactly one partition name after the options (got ${args.length === 0 ? 'none' : args.join(' ')})`);
   }
-  const partition = args[0]!;
-  const found = await readPartitionDir(options.from, partition);
-  const ignored = found.ignored.map((name) => join(found.dir, name));
-  const taken = PARTITION_DIR_EXTENSIONS[found.type].map((ext) => `*${ext}`).join(' ');
-  const notes = ignored.map((path) => `ignored ${path}: ${found.type} partitions take ${taken}`);
-  return { items: found.items, output: options.output ?? `${partition}.bin`, ignored, notes };
+  return { source: { kind: 'dir', root: options.from, partition: args[0]! }, output: options.output ?? `${args[0]}.bin` };
 }
 
 function describeLimit(limit: PartitionSize): string {
   return limit.partition === undefined ? 'the partition' : `partition ${limit.partition}`;
-}
-
-/** One error: say it in the failure line. Several: list them on stderr first. */
-function validationFailure(io: CliIo, errors: readonly Finding[], warnings: readonly Finding[]): InputError {
-  const details = { errors, warnings };
-  if (errors.length === 1) {
-    return new InputError(`validation failed: ${errors[0]!.message} (--no-validate writes the bin anyway)`, { details });
-  }
-  for (const error of errors) io.stderr(`${PROGRAM_NAME}: error: ${error.message}\n`);
-  return new InputError(`validation failed with ${errors.length} errors (listed above; --no-validate writes the bin anyway)`, { details });
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { validatePkiItems } from '../../pki/validate.js';
 import type { CliIo } from '../io.js';
-import { loadPkiBinFile } from '../load-bin.js';
+import { loadPkiBinFile } from '../../flash/bin-file.js';
 import { addExamples, addJsonOption, printResult, type JsonOption } from '../output.js';
 import { buildInspectReport, renderInspectReport } from '../pki-report.js';
 

@@ -1,6 +1,6 @@
 /** Read a bin file (or a partition read-back) and decode it, for commands that take one. */
 import { InputError } from '../errors.js';
-import { readInputFile } from '../flash/credential-files.js';
+import { readInputFile } from './credential-files.js';
 import { decodePkiBin, type DecodedPkiBin } from '../pki/bin-format.js';
 import { detectFormat, type DetectedFormat } from '../pki/detect-format.js';
 

@@ -1,0 +1,81 @@
+/**
+ * Where the bytes to put into a partition come from, turned into a validated bin: a bin file, a
+ * list of `<type> <file>` pairs, or the ESP-AT raw_data folder convention. Shared by `generate`,
+ * `update` and the daemon's jobs, so all of them refuse the same bad input the same way.
+ */
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import { encodePkiBin } from '../pki/bin-format.js';
+import type { PkiItem } from '../pki/types.js';
+import { validatePkiItems, type Finding, type ValidationResult } from '../pki/validate.js';
+import { loadPkiBinFile } from './bin-file.js';
+import { PARTITION_DIR_EXTENSIONS, readCredentialFiles, readPartitionDir, type CredentialFileSpec } from './credential-files.js';
+
+export type BinSource =
+  /** A ready-made bin file (checked to be a well-formed PKI bin). */
+  | { kind: 'bin'; path: string }
+  /** `<type> <file>` pairs, in order. */
+  | { kind: 'files'; files: CredentialFileSpec[] }
+  /** The files of `<root>/<partition>/`, sorted by name, typed by the partition name's suffix. */
+  | { kind: 'dir'; root: string; partition: string };
+
+export interface PreparedBin {
+  bin: Buffer;
+  items: PkiItem[];
+  /** Undefined when validation was skipped. */
+  validation: ValidationResult | undefined;
+  /** Files of a raw_data folder that were left out. */
+  ignored: string[];
+  /** Things the user should know about how the items were found (printed as warnings). */
+  notes: string[];
+}
+
+export interface PrepareOptions {
+  /** Check the items (certificate/key parsing, pairing, issuers, validity). @default true */
+  validate?: boolean;
+}
+
+/** Build (or load) the bin. Validation errors throw an InputError listing them; warnings are returned. */
+export async function prepareBin(source: BinSource, options: PrepareOptions = {}): Promise<PreparedBin> {
+  const validate = options.validate ?? true;
+  let items: PkiItem[];
+  let bin: Buffer | undefined;
+  const ignored: string[] = [];
+  const notes: string[] = [];
+  switch (source.kind) {
+    case 'bin': {
+      const loaded = await loadPkiBinFile(source.path);
+      items = loaded.bin.items.map((item) => ({ type: item.type, content: item.content, source: `${source.path}#${item.type}${item.id}` }));
+      notes.push(...loaded.bin.warnings.map((w) => `${source.path}: ${w}`));
+      // The file's own bytes, as given: only the bin itself (a read-back's 0xFF tail is dropped).
+      bin = loaded.bytes.subarray(0, 8 + loaded.bin.length);
+      break;
+    }
+    case 'files':
+      items = await readCredentialFiles(source.files);
+      break;
+    case 'dir': {
+      const found = await readPartitionDir(source.root, source.partition);
+      items = found.items;
+      ignored.push(...found.ignored.map((name) => join(found.dir, name)));
+      const taken = PARTITION_DIR_EXTENSIONS[found.type].map((ext) => `*${ext}`).join(' ');
+      notes.push(...ignored.map((path) => `ignored ${path}: ${found.type} partitions take ${taken}`));
+      break;
+    }
+  }
+  const validation = validate ? validatePkiItems(items) : undefined;
+  if (validation && validation.errors.length > 0) throw validationFailure(validation.errors, validation.warnings);
+  return { bin: bin ?? encodePkiBin(items), items, validation, ignored, notes };
+}
+
+/** One error: say it in the message. Several: count them; `details.errors` lists them all. */
+export function validationFailure(errors: readonly Finding[], warnings: readonly Finding[]): InputError {
+  const details = { errors, warnings };
+  if (errors.length === 1) {
+    return new InputError(`validation failed: ${errors[0]!.message} (--no-validate writes the bin anyway)`, { details });
+  }
+  return new InputError(
+    `validation failed with ${errors.length} errors: ${errors.map((e) => e.message).join('; ')} (--no-validate writes the bin anyway)`,
+    { details },
+  );
+}
