@@ -8,9 +8,14 @@
  * - give every command examples and the exit codes with addExamples().
  */
 import { Command } from 'commander';
+import { registerErase } from './commands/erase.js';
 import { registerExtract } from './commands/extract.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerPartitions } from './commands/partitions.js';
+import { registerRead } from './commands/read.js';
+import { registerUpdate } from './commands/update.js';
+import { registerWrite } from './commands/write.js';
 import type { CliIo } from './io.js';
 import { EXIT_CODES_HELP, PROGRAM_NAME } from './output.js';
 import { packageVersion } from './version.js';
@@ -18,7 +23,16 @@ import { packageVersion } from './version.js';
 type RegisterCommand = (program: Command, io: CliIo) => void;
 
 /** In the order `--help` lists them. */
-const COMMANDS: readonly RegisterCommand[] = [registerGenerate, registerInspect, registerExtract];
+const COMMANDS: readonly RegisterCommand[] = [
+  registerUpdate,
+  registerPartitions,
+  registerRead,
+  registerWrite,
+  registerErase,
+  registerGenerate,
+  registerInspect,
+  registerExtract,
+];
 
 export function createProgram(io: CliIo): Command {
   const program = new Command(PROGRAM_NAME)
@@ -37,6 +51,9 @@ export function createProgram(io: CliIo): Command {
       'after',
       `
 Examples:
+  $ at-pki update --port /dev/ttyUSB0 client_cert
+  $ at-pki update --port /dev/ttyUSB0 client_key --bin client_key.bin
+  $ at-pki partitions --port mock://esp32c3
   $ at-pki generate -o client_cert.bin cert client.crt
   $ at-pki generate -o client_key.bin key client.key
   $ at-pki generate --from raw_data client_ca --partition-size client_ca

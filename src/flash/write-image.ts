@@ -11,6 +11,8 @@ export interface WriteImageOptions {
   onEvent?: EventSink;
   /** Erase and rewrite every sector even if the module already holds the content. @default false */
   force?: boolean;
+  /** What the range holds now, when the caller has just read it: skips the comparison read. */
+  current?: Buffer;
   /**
    * Sectors (partition offsets, 4 KiB aligned) past the range to erase whenever the range had to
    * change — e.g. the rest of a PKI partition, so no stale item survives after a shorter bin.
@@ -59,6 +61,8 @@ export async function writeImage(
     let plan;
     if (options.force) {
       plan = planWrite(offset, Buffer.alloc(length, 0), desired, { eraseAll: true });
+    } else if (options.current) {
+      plan = planWrite(offset, options.current, desired);
     } else {
       emit({ type: 'progress', phase: 'compare', done: 0, total: length, unit: 'bytes' });
       const current = await readRange(session, partition, offset, length, {

@@ -1,0 +1,28 @@
+/** `at-pki erase --port URL <partition>`: erase a whole partition. */
+import type { Command } from 'commander';
+import { eraseRange } from '../../flash/sysflash.js';
+import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
+import type { CliIo } from '../io.js';
+import { runOperation } from '../operation-runner.js';
+import { addExamples, printResult } from '../output.js';
+
+export function registerErase(program: Command, io: CliIo): void {
+  const command = program
+    .command('erase')
+    .summary('erase a whole partition (to 0xFF)')
+    .description('Erase a whole partition: every byte becomes 0xFF. The module then holds no credentials of that kind.')
+    .argument('<partition>', 'partition label, e.g. client_cert');
+  addDeviceOptions(command);
+  addExamples(command, ['at-pki erase --port /dev/ttyUSB0 client_ca']);
+  command.action(async (label: string, options: DeviceOptions) => {
+    const result = await runOperation(io, { name: 'erase', partition: label }, options, async ({ module, emit, signal }) => {
+      const partition = await module.partition(label, { signal });
+      const sectors = partition.size / 4096;
+      emit({ type: 'progress', phase: 'erase', done: 0, total: sectors, unit: 'sectors' });
+      await eraseRange(module.session, partition, 0, partition.size, { signal });
+      emit({ type: 'progress', phase: 'erase', done: sectors, total: sectors, unit: 'sectors' });
+      return { partition: label, erasedBytes: partition.size };
+    });
+    printResult(io, options.json, `erased ${label} (${result.erasedBytes} bytes)`, result);
+  });
+}

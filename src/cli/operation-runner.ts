@@ -1,0 +1,58 @@
+import { AtPkiError } from '../errors.js';
+import type { EventSink } from '../flash/events.js';
+import { formatVersion } from '../flash/firmware.js';
+import { EspAtModule } from '../flash/module.js';
+import type { DeviceOptions } from './device-options.js';
+import { parseBaud, parseTimeout } from './device-options.js';
+import type { CliIo } from './io.js';
+import { humanReporter, jsonReporter } from './progress-reporter.js';
+
+export interface OperationContext {
+  module: EspAtModule;
+  emit: EventSink;
+  signal: AbortSignal;
+}
+
+/**
+ * Run one operation against a module, the same way for every command: `begin` event, connect,
+ * the work (with progress), `end` event or error, and the port closed in every case. Ctrl-C cancels
+ * at the next safe point (never in the middle of a chunk being written). A failure says what state
+ * the module was left in. Returns the operation's result; the caller prints it.
+ */
+export async function runOperation<T>(
+  io: CliIo,
+  operation: { name: string; partition?: string },
+  options: DeviceOptions,
+  work: (context: OperationContext) => Promise<T>,
+): Promise<T> {
+  const reporter = options.json ? jsonReporter(io) : humanReporter(io);
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new Error('interrupted (Ctrl-C)'));
+  process.once('SIGINT', onSignal);
+  if (options.json) {
+    io.stdout(`${JSON.stringify({ type: 'begin', operation: operation.name, port: options.port, ...(operation.partition ? { partition: operation.partition } : {}) })}\n`);
+  }
+  let module: EspAtModule | undefined;
+  try {
+    module = await EspAtModule.connect(options.port, {
+      baudRate: parseBaud(options.baud),
+      timeoutMs: parseTimeout(options.timeout),
+      signal: controller.signal,
+    });
+    reporter.event({
+      type: 'log',
+      level: 'info',
+      message: `connected to ${module.url}: ESP-AT ${formatVersion(module.firmware.atVersion)}`,
+    });
+    return await work({ module, emit: (event) => reporter.event(event), signal: controller.signal });
+  } catch (error) {
+    if (error instanceof AtPkiError && typeof error.details.deviceState === 'string') {
+      error.message = `${error.message} [module ${error.details.deviceState}]`;
+    }
+    throw error;
+  } finally {
+    reporter.stop();
+    process.off('SIGINT', onSignal);
+    await module?.close().catch(() => {});
+  }
+}

@@ -1,0 +1,72 @@
+import cliProgress from 'cli-progress';
+import type { OperationEvent, Phase } from '../flash/events.js';
+import type { CliIo } from './io.js';
+import { PROGRAM_NAME } from './output.js';
+
+/** How a command shows what is happening: JSON lines, a progress bar on a terminal, or just notes. */
+export interface ProgressReporter {
+  event(event: OperationEvent): void;
+  /** Finish any bar before the result or an error is printed. */
+  stop(): void;
+}
+
+const PHASE_LABELS: Record<Phase, string> = {
+  connect: 'connect',
+  compare: 'compare',
+  erase: 'erase',
+  write: 'write',
+  read: 'read',
+  verify: 'verify',
+};
+
+/** `--json`: every event is one line on stdout (the daemon's event stream has the same shapes). */
+export function jsonReporter(io: CliIo): ProgressReporter {
+  return {
+    event: (event) => io.stdout(`${JSON.stringify(event)}\n`),
+    stop: () => {},
+  };
+}
+
+/**
+ * Humans: a bar per phase on a terminal's stderr (cli-progress draws nothing when stderr is not a
+ * TTY, so pipes and CI logs stay clean); warnings as `at-pki: warning: ...` lines, notes only on a terminal.
+ */
+export function humanReporter(io: CliIo, stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+  const interactive = stream.isTTY === true;
+  let bar: cliProgress.SingleBar | undefined;
+  let barPhase: Phase | undefined;
+  const stopBar = (): void => {
+    bar?.stop();
+    bar = undefined;
+    barPhase = undefined;
+  };
+  return {
+    event(event) {
+      if (event.type === 'log') {
+        // Notes are for someone watching; warnings are for everyone (logs, CI).
+        if (event.level === 'info' && !interactive) return;
+        stopBar();
+        io.stderr(`${PROGRAM_NAME}: ${event.level === 'warn' ? 'warning: ' : ''}${event.message}\n`);
+        return;
+      }
+      if (!interactive || event.total === 0) return;
+      if (barPhase !== event.phase) {
+        stopBar();
+        bar = new cliProgress.SingleBar(
+          {
+            stream,
+            format: `${PHASE_LABELS[event.phase].padEnd(7)} [{bar}] {percentage}% | {value}/{total} ${event.unit}`,
+            hideCursor: true,
+            barsize: 30,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(event.total, event.done);
+        barPhase = event.phase;
+      }
+      bar!.setTotal(event.total);
+      bar!.update(event.done);
+    },
+    stop: stopBar,
+  };
+}
