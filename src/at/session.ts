@@ -66,6 +66,9 @@ const DEFAULTS = {
   enableSyslog: true,
 };
 
+/** `AT` probes before a module counts as not answering (one may be eaten by a boot or garbage line). */
+const RESYNC_ATTEMPTS = 3;
+
 /** The module answered `busy p...`: our bytes were discarded, send again later. */
 class BusyAnswer extends Error {}
 
@@ -414,17 +417,20 @@ export class AtSession extends EventEmitter {
       }
       await this.#write(Buffer.from('\r\n', 'latin1'));
       await this.#awaitResult(inbox, performance.now() + 100);
-      for (let attempt = 0; attempt < 5; attempt++) {
+      for (let attempt = 0; attempt < RESYNC_ATTEMPTS; attempt++) {
         if (signal?.aborted) throw new AbortedError('cancelled while resynchronising with the module', { cause: signal.reason });
         await this.#write(Buffer.from('AT\r\n', 'latin1'));
-        const answer = await this.#awaitResult(inbox, performance.now() + 500 * (attempt + 1));
+        const answer = await this.#awaitResult(inbox, performance.now() + this.#options.commandTimeoutMs);
         if (answer === 'OK') {
           this.#needsResync = false;
           this.#framer.reset();
           return;
         }
       }
-      throw new TimeoutError(`the module on ${this.transport.url} does not answer AT`, { details: { waitingFor: 'AT → OK' } });
+      throw new TimeoutError(
+        `the module on ${this.transport.url} does not answer AT (tried ${RESYNC_ATTEMPTS} times): check the port, the baud rate, the wiring, and that it runs ESP-AT firmware`,
+        { details: { waitingFor: 'AT → OK' } },
+      );
     } finally {
       this.#inbox = undefined;
     }

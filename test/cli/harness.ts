@@ -2,7 +2,7 @@
  * Runs the built CLI (dist/src/cli/main.js) as a child process. ensureBuilt() compiles first when
  * dist is missing or older than a source file, under a lock so parallel test files build once.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../pki/paths.js';
@@ -100,4 +100,32 @@ export function expectOneLineError(run: CliRun, code: number, message: RegExp | 
 
 function matches(line: string, message: RegExp | string): boolean {
   return typeof message === 'string' ? line.includes(message) : message.test(line);
+}
+
+/**
+ * runCli without blocking the event loop: for tests whose module is an emulator living in this test
+ * process (served on a pseudo-terminal or TCP), which must keep answering while the CLI runs.
+ */
+export function runCliAsync(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: options.cwd ?? repoRoot,
+      env: { ...process.env, AT_PKI_DEBUG: '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** All JSON lines of a --json run. */
+export function jsonLines(run: CliRun): Record<string, any>[] {
+  return run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, any>);
 }
