@@ -1,11 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { SerialPort } from 'serialport';
 import { describe, expect, it } from 'vitest';
 import { EspAtEmulator } from '../../mock-device/emulator.js';
 import { servePty } from '../../mock-device/pty-server.js';
 import { Collector, once } from './transport-helpers.js';
-
-const hasPython = spawnSync('python3', ['--version']).status === 0;
 
 function openPort(path: string): Promise<SerialPort> {
   return new Promise((resolve, reject) => {
@@ -17,7 +14,7 @@ function closePort(port: SerialPort): Promise<void> {
   return new Promise((resolve) => port.close(() => resolve()));
 }
 
-describe.skipIf(!hasPython)('servePty', () => {
+describe('servePty', () => {
   it('serialport opens the pty, AT works, close/reopen works, server close disconnects it', async () => {
     const emulator = new EspAtEmulator({ chip: 'esp32', startup: 'running' });
     const pty = await servePty(emulator);

@@ -97,12 +97,6 @@ describe('readCredentialFile', () => {
     expect((await failure(readCredentialFile({ type: 'cert', path }))).message).toMatch(/is 68719476736 bytes/);
   });
 
-  it.skipIf(process.getuid?.() === 0)('refuses an unreadable file', async () => {
-    const path = join(dir, 'secret.key');
-    await writeFile(path, 'x');
-    await chmod(path, 0o000);
-    expect((await failure(readCredentialFile({ type: 'key', path }))).message).toBe(`cannot read ${path}: permission denied`);
-  });
 });
 
 describe('readPartitionDir (raw_data/<partition>/ convention)', () => {
