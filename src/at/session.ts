@@ -66,6 +66,15 @@ const DEFAULTS = {
   enableSyslog: true,
 };
 
+/** Lines that end a command. */
+const RESULT_LINES: readonly string[] = ['OK', 'ERROR', 'FAIL', 'SEND OK', 'SEND FAIL'];
+
+/** Bytes of 0xFF sent at a time when topping up a stalled data phase. */
+const TOP_UP_BLOCK = 64;
+
+/** After `busy p...`, how long an answer may still come before the command counts as discarded. */
+const BUSY_GRACE_MS = 100;
+
 /** `AT` probes before a module counts as not answering (one may be eaten by a boot or garbage line). */
 const RESYNC_ATTEMPTS = 3;
 
@@ -258,6 +267,7 @@ export class AtSession extends EventEmitter {
     const lines: string[] = [];
     let payload: Buffer | undefined;
     let errorCode: number | undefined;
+    let busySeen = false;
     try {
       this.#logger?.debug({ port: this.transport.url, command: redactCommand(command) }, 'AT command');
       await this.#write(Buffer.from(`${command}\r\n`, 'latin1'));
@@ -270,6 +280,8 @@ export class AtSession extends EventEmitter {
         try {
           token = await inbox.next(deadline, waitingFor, signal);
         } catch (error) {
+          // `busy p...` and then nothing: it was our command the module discarded. Send it again.
+          if (busySeen && error instanceof TimeoutError && (phase === 'answer' || phase === 'prompt')) throw new BusyAnswer();
           if (phase === 'prompt' && data) {
             // The prompt may just have been lost: the module could be in data mode waiting for us.
             this.#dataOwed = data.length;
@@ -307,17 +319,18 @@ export class AtSession extends EventEmitter {
           throw deviceError(name, errorCode);
         }
         const code = parseErrorCodeLine(line);
-        if (code !== undefined) {
-          if (code === 0x010b0000 && phase !== 'result') {
-            result = 'busy';
-            throw new BusyAnswer();
+        if (code === 0x010b0000 || line === 'busy p...') {
+          // Some chunk was discarded because the module was busy: ours, or one it got earlier. If ours,
+          // no answer will come; if not, ours is still coming. Wait a little before deciding.
+          if (phase !== 'result') {
+            busySeen = true;
+            deadline = Math.min(deadline, performance.now() + BUSY_GRACE_MS + this.wireTimeMs(command.length + 2));
           }
-          errorCode = code;
           continue;
         }
-        if (line === 'busy p...' && phase !== 'result') {
-          result = 'busy';
-          throw new BusyAnswer();
+        if (code !== undefined) {
+          errorCode = code;
+          continue;
         }
         if (isResetLine(line)) {
           this.#needsInit = true;
@@ -356,7 +369,8 @@ export class AtSession extends EventEmitter {
    * chunk's content is unknown now: the caller must verify (or rewrite) it.
    */
   async #recoverStalledData(name: string, length: number, inbox: TokenInbox, cause: unknown): Promise<never> {
-    const block = Buffer.alloc(Math.min(256, length), 0xff);
+    // Small blocks: whatever the module did not need is left in its line buffer as a garbage line.
+    const block = Buffer.alloc(Math.min(TOP_UP_BLOCK, length), 0xff);
     let sent = 0;
     let answer: string | undefined;
     while (sent < length && answer === undefined) {
@@ -370,6 +384,8 @@ export class AtSession extends EventEmitter {
       answer = await this.#awaitResult(inbox, performance.now() + this.#options.commandTimeoutMs);
     }
     this.#dataOwed = 0;
+    // Surplus 0xFF bytes may sit in the module's command line buffer: end that line before the next command.
+    this.#needsResync = true;
     const details = { command: name, toppedUpBytes: sent, answer: answer ?? 'none' };
     this.emit('recovered', details);
     this.#logger?.warn({ port: this.transport.url, ...details }, 'data phase stalled; topped up with 0xFF');
@@ -386,8 +402,8 @@ export class AtSession extends EventEmitter {
     );
   }
 
-  /** Wait for OK/ERROR until the deadline; undefined if none came. */
-  async #awaitResult(inbox: TokenInbox, deadline: number): Promise<string | undefined> {
+  /** Wait for OK/ERROR (or another of `terminals`) until the deadline; undefined if none came. */
+  async #awaitResult(inbox: TokenInbox, deadline: number, terminals: readonly string[] = RESULT_LINES): Promise<string | undefined> {
     for (;;) {
       let token: Token;
       try {
@@ -396,7 +412,7 @@ export class AtSession extends EventEmitter {
         if (error instanceof TimeoutError) return undefined;
         throw error;
       }
-      if (token.kind === 'line' && ['OK', 'ERROR', 'FAIL', 'SEND OK', 'SEND FAIL'].includes(token.text)) return token.text;
+      if (token.kind === 'line' && terminals.includes(token.text)) return token.text;
     }
   }
 
@@ -420,7 +436,12 @@ export class AtSession extends EventEmitter {
       for (let attempt = 0; attempt < RESYNC_ATTEMPTS; attempt++) {
         if (signal?.aborted) throw new AbortedError('cancelled while resynchronising with the module', { cause: signal.reason });
         await this.#write(Buffer.from('AT\r\n', 'latin1'));
-        const answer = await this.#awaitResult(inbox, performance.now() + this.#options.commandTimeoutMs);
+        const answer = await this.#awaitResult(inbox, performance.now() + this.#options.commandTimeoutMs, [...RESULT_LINES, 'busy p...']);
+        if (answer === 'busy p...') {
+          // Still working on something from before: give it time, then ask again.
+          await this.#quietPeriod(this.#options.busyBackoffMs * 2 ** attempt, signal);
+          continue;
+        }
         if (answer === 'OK') {
           this.#needsResync = false;
           this.#framer.reset();
