@@ -50,6 +50,8 @@ export interface AtResponse {
   lines: string[];
   /** The length-framed payload, when `payload` was asked for. */
   payload?: Buffer;
+  /** The header that framed it, e.g. `+SYSMFG:"client_cert","client_cert.0",8,1164,`. */
+  payloadHeader?: string;
 }
 
 /** Emitted after every command, for metrics. */
@@ -265,7 +267,7 @@ export class AtSession extends EventEmitter {
     let phase: 'answer' | 'prompt' | 'data' | 'result' = data ? 'prompt' : 'answer';
     let result: CommandEvent['result'] = 'error';
     const lines: string[] = [];
-    let payload: Buffer | undefined;
+    let payload: { bytes: Buffer; header: string } | undefined;
     let errorCode: number | undefined;
     let busySeen = false;
     try {
@@ -302,7 +304,7 @@ export class AtSession extends EventEmitter {
           continue;
         }
         if (token.kind === 'payload') {
-          payload = token.bytes;
+          payload = { bytes: token.bytes, header: token.header };
           continue;
         }
 
@@ -312,7 +314,7 @@ export class AtSession extends EventEmitter {
           if (phase === 'prompt') continue; // AT+SYSMFG prompts with OK, blank line, `>`
           this.#dataOwed = 0;
           result = 'ok';
-          return payload === undefined ? { lines } : { lines, payload };
+          return payload === undefined ? { lines } : { lines, payload: payload.bytes, payloadHeader: payload.header };
         }
         if (line === 'ERROR' || line === 'FAIL' || line === 'SEND FAIL') {
           this.#dataOwed = 0;

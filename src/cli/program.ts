@@ -12,6 +12,7 @@ import { registerErase } from './commands/erase.js';
 import { registerExtract } from './commands/extract.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerMfg } from './commands/mfg.js';
 import { registerPartitions } from './commands/partitions.js';
 import { registerRead } from './commands/read.js';
 import { registerUpdate } from './commands/update.js';
@@ -29,6 +30,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerRead,
   registerWrite,
   registerErase,
+  registerMfg,
   registerGenerate,
   registerInspect,
   registerExtract,

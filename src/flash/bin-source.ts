@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { encodePkiBin } from '../pki/bin-format.js';
-import type { PkiItem } from '../pki/types.js';
+import { describeItem, perTypeIndexes, pkiTypeOfPartition, type PkiItem } from '../pki/types.js';
 import { validatePkiItems, type Finding, type ValidationResult } from '../pki/validate.js';
 import { loadPkiBinFile } from './bin-file.js';
 import { PARTITION_DIR_EXTENSIONS, readCredentialFiles, readPartitionDir, type CredentialFileSpec } from './credential-files.js';
@@ -77,5 +77,23 @@ export function validationFailure(errors: readonly Finding[], warnings: readonly
   return new InputError(
     `validation failed with ${errors.length} errors: ${errors.map((e) => e.message).join('; ')} (--no-validate writes the bin anyway)`,
     { details },
+  );
+}
+
+/**
+ * ESP-AT reads one item type per partition or namespace (`client_cert` holds certificates,
+ * `client_key` keys, `client_ca` CA certificates). A key sent to a `_cert` partition would be
+ * stored and then never work: refuse it.
+ */
+export function checkItemTypesFor(target: string, items: readonly PkiItem[]): void {
+  const expected = pkiTypeOfPartition(target);
+  if (expected === undefined) return;
+  const indexes = perTypeIndexes(items);
+  const wrong = items.findIndex((item) => item.type !== expected);
+  if (wrong < 0) return;
+  const item = items[wrong]!;
+  throw new InputError(
+    `${target} holds ${expected} items, but ${describeItem({ type: item.type, index: indexes[wrong]!, source: item.source })} is a ${item.type} (--no-validate skips this check)`,
+    { details: { target, expected, found: item.type } },
   );
 }

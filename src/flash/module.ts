@@ -1,5 +1,5 @@
 import { AtSession, type SessionLogger } from '../at/session.js';
-import { InputError } from '../errors.js';
+import { DeviceError, InputError } from '../errors.js';
 import { openTransport } from '../transport/open.js';
 import type { Transport } from '../transport/transport.js';
 import { parseFirmwareInfo, type FirmwareInfo } from './firmware.js';
@@ -19,8 +19,15 @@ export interface ConnectOptions {
  * A module on a port: the transport, the AT session on it, and what it told us about itself
  * (firmware, partition table), asked once per connection.
  */
+/**
+ * Where the module keeps PKI data: in its own user partitions (client_cert…, written with AT+SYSFLASH;
+ * ESP-AT ≤ 3.0 and ESP8266) or as key-value pairs in `mfg_nvs` (AT+SYSMFG; ESP-AT ≥ 3.1).
+ */
+export type StorageMode = 'partitions' | 'mfg_nvs';
+
 export class EspAtModule {
   #partitions: Partition[] | undefined;
+  #storageMode: StorageMode | undefined;
 
   private constructor(
     readonly transport: Transport,
@@ -48,6 +55,26 @@ export class EspAtModule {
   async partitions(options: { signal?: AbortSignal } = {}): Promise<Partition[]> {
     this.#partitions ??= await queryPartitions(this.session, options);
     return this.#partitions;
+  }
+
+  /**
+   * Decided from what the module says, not from its version alone: an `mfg_nvs` partition in its
+   * table and an OK to `AT+SYSMFG?` mean mfg_nvs mode (protocol §3.1, §3.4).
+   */
+  async storageMode(options: { signal?: AbortSignal } = {}): Promise<StorageMode> {
+    if (this.#storageMode) return this.#storageMode;
+    const hasMfgNvs = (await this.partitions(options)).some((p) => p.label === 'mfg_nvs');
+    let mode: StorageMode = 'partitions';
+    if (hasMfgNvs) {
+      try {
+        await this.session.command('AT+SYSMFG?', options);
+        mode = 'mfg_nvs';
+      } catch (error) {
+        if (!(error instanceof DeviceError)) throw error;
+      }
+    }
+    this.#storageMode = mode;
+    return mode;
   }
 
   /** The partition with this label, or an InputError naming the ones the module has. */

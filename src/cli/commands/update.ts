@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { BinSource } from '../../flash/bin-source.js';
+import { checkItemTypesFor, type BinSource } from '../../flash/bin-source.js';
+import { updateMfgNamespace, type MfgUpdateReport } from '../../flash/mfg-update.js';
 import { parseCredentialPairs } from '../../flash/credential-files.js';
 import { updatePartition } from '../../flash/update.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
@@ -41,6 +42,12 @@ export function registerUpdate(program: Command, io: CliIo): void {
   command.addHelpText(
     'after',
     `
+ESP-AT 3.1 and later keep credentials in the mfg_nvs partition: there <partition> is the namespace
+(client_cert, client_key, client_ca, mqtt_cert...). Each item becomes a binary key, <ns>.0, <ns>.1...
+(or the key <ns> for single-value namespaces such as mqtt_cert), stale higher-numbered keys of an
+earlier set are erased, values already there are not rewritten, and every written key is read back.
+The mode is detected from the module (an mfg_nvs partition and an answer to AT+SYSMFG?).
+
 Sources (one of):
   --bin FILE             a PKI bin made by 'at-pki generate' or AtPKI.py (checked to be well-formed)
   --from DIR             the files of DIR/<partition>/, sorted by name, typed by the partition name
@@ -60,17 +67,36 @@ says what state the module was left in.`,
   command.action(async (label: string, items: string[], options: UpdateOptions) => {
     const source = sourceOf(label, items, options);
     const prepared = await prepareBinForCli(io, source, options.validate);
-    const report = await runOperation(io, { name: 'update', partition: label }, options, ({ module, emit, signal }) =>
-      updatePartition(module, label, prepared.bin, { signal, onEvent: emit, force: options.force }),
-    );
-    const what = `${prepared.bin.length}-byte bin (${prepared.items.length} item${prepared.items.length === 1 ? '' : 's'})`;
-    printResult(io, options.json, `${describeWrite(report, `the ${what}`)} in ${(report.durationMs / 1000).toFixed(1)} s`, {
-      ...report,
+    if (options.validate) checkItemTypesFor(label, prepared.items);
+    const outcome = await runOperation(io, { name: 'update', partition: label }, options, async ({ module, emit, signal }) => {
+      const hasPartition = (await module.partitions({ signal })).some((p) => p.label === label);
+      if (!hasPartition && (await module.storageMode({ signal })) === 'mfg_nvs') {
+        const values = prepared.items.map((item) => item.content);
+        return { mode: 'mfg_nvs' as const, report: await updateMfgNamespace(module, label, values, { signal, onEvent: emit, force: options.force }) };
+      }
+      return { mode: 'partitions' as const, report: await updatePartition(module, label, prepared.bin, { signal, onEvent: emit, force: options.force }) };
+    });
+    const count = `${prepared.items.length} item${prepared.items.length === 1 ? '' : 's'}`;
+    const seconds = `${(outcome.report.durationMs / 1000).toFixed(1)} s`;
+    const human =
+      outcome.mode === 'mfg_nvs'
+        ? `${describeMfgUpdate(outcome.report)} in ${seconds}`
+        : `${describeWrite(outcome.report, `the ${prepared.bin.length}-byte bin (${count})`)} in ${seconds}`;
+    printResult(io, options.json, human, {
+      storage: outcome.mode,
+      ...outcome.report,
       binBytes: prepared.bin.length,
       items: prepared.items.length,
       warnings: prepared.validation?.warnings ?? [],
     });
   });
+}
+
+function describeMfgUpdate(report: MfgUpdateReport): string {
+  const written = report.keys.filter((k) => k.written).map((k) => k.key);
+  const removed = report.removed.length ? `; erased stale ${report.removed.join(', ')}` : '';
+  if (report.unchanged) return `mfg_nvs namespace ${report.namespace} already holds these ${report.keys.length} value(s): nothing written`;
+  return `wrote ${written.join(', ')} in mfg_nvs namespace ${report.namespace} (${report.bytesWritten} bytes)${removed}; verified by reading back`;
 }
 
 function sourceOf(label: string, items: readonly string[], options: UpdateOptions): BinSource {

@@ -1,0 +1,130 @@
+import { AtPkiError, DeviceError, InputError, VerifyError } from '../errors.js';
+import { ignoreEvents, type EventSink } from './events.js';
+import type { EspAtModule } from './module.js';
+import { checkMfgName, checkMfgValueLength, eraseEntry, listKeys, MFG_TYPES, readValue, writeBytes } from './sysmfg.js';
+
+/**
+ * Namespaces whose credentials are numbered `<ns>.0`, `<ns>.1`…; the others hold one value under a
+ * key named like the namespace (protocol §3.3).
+ */
+const MULTI_KEY_NAMESPACES = new Set(['client_cert', 'client_key', 'client_ca', 'wss_cert', 'wss_key', 'wss_ca', 'https_cert', 'https_key', 'https_ca']);
+const SINGLE_KEY_NAMESPACES = /^(server|mqtt|wpa2|wpa_ent)_(cert|key|ca)$/;
+
+export interface MfgUpdateOptions {
+  signal?: AbortSignal;
+  onEvent?: EventSink;
+  /** Rewrite values even when the module already holds them. @default false */
+  force?: boolean;
+}
+
+export interface MfgUpdateReport {
+  namespace: string;
+  /** Every key written or checked, in order, with its length and whether it was (re)written. */
+  keys: { key: string; length: number; written: boolean }[];
+  /** Stale keys of an earlier, longer set that were erased. */
+  removed: string[];
+  unchanged: boolean;
+  bytesWritten: number;
+  verified: true;
+  durationMs: number;
+}
+
+/** The keys a credential set goes to: `<ns>.<i>` for multi-key namespaces, `<ns>` for the others. */
+export function keysFor(namespace: string, count: number): string[] {
+  if (MULTI_KEY_NAMESPACES.has(namespace)) return Array.from({ length: count }, (_, i) => `${namespace}.${i}`);
+  if (SINGLE_KEY_NAMESPACES.test(namespace)) {
+    if (count !== 1) throw new InputError(`namespace ${namespace} holds exactly one credential (key "${namespace}"), got ${count}`, { details: { namespace, count } });
+    return [namespace];
+  }
+  throw new InputError(
+    `"${namespace}" is not a PKI namespace of ESP-AT (client_*, server_*, mqtt_*, wpa2_*, wss_*, https_* with _cert, _key or _ca); use 'at-pki mfg write' for other keys`,
+    { details: { namespace } },
+  );
+}
+
+/**
+ * Make a namespace of mfg_nvs hold exactly these credentials (ESP-AT ≥ 3.1): each value as a binary
+ * key (type 8), in order from `.0` with no gaps; values already there are not rewritten; stale
+ * higher-numbered keys of an earlier set are erased (the firmware stops at the first gap, but a stale
+ * key after a new set would be a lie); every key is read back and compared.
+ */
+export async function updateMfgNamespace(module: EspAtModule, namespace: string, values: readonly Uint8Array[], options: MfgUpdateOptions = {}): Promise<MfgUpdateReport> {
+  const started = performance.now();
+  const emit = options.onEvent ?? ignoreEvents;
+  const signal = options.signal;
+  checkMfgName(namespace, 'namespace');
+  if (values.length === 0) throw new InputError(`no credentials to write to ${namespace}`);
+  const keys = keysFor(namespace, values.length);
+  values.forEach((value, i) => checkMfgValueLength(value.length, `${keys[i]} (${value.length} bytes)`));
+  const total = values.reduce((sum, v) => sum + v.length, 0);
+  const session = module.session;
+
+  const existing = await listKeys(session, namespace, { signal }).catch((error: unknown) => {
+    // A namespace that does not exist yet answers ERROR: it simply has no keys.
+    if (error instanceof DeviceError) return [];
+    throw error;
+  });
+  const present = new Set(existing.map((entry) => entry.key));
+
+  const report: MfgUpdateReport['keys'] = [];
+  let bytesWritten = 0;
+  let compared = 0;
+  const touched: string[] = [];
+  let removed: string[] = [];
+  try {
+    for (const [i, key] of keys.entries()) {
+      const value = Buffer.from(values[i]!);
+      let same = false;
+      if (!options.force && present.has(key)) {
+        const current = await readValue(session, namespace, key, { signal });
+        same = current.type === MFG_TYPES.binary && current.bytes !== undefined && current.bytes.equals(value);
+        compared += value.length;
+        emit({ type: 'progress', phase: 'compare', done: compared, total, unit: 'bytes' });
+      }
+      if (!same) {
+        touched.push(key);
+        await writeBytes(session, namespace, key, MFG_TYPES.binary, value, { signal });
+        bytesWritten += value.length;
+        emit({ type: 'progress', phase: 'write', done: bytesWritten, total, unit: 'bytes' });
+      }
+      report.push({ key, length: value.length, written: !same });
+    }
+
+    removed = existing
+      .map((entry) => entry.key)
+      .filter((key) => MULTI_KEY_NAMESPACES.has(namespace) && key.startsWith(`${namespace}.`) && !keys.includes(key) && /^\d+$/.test(key.slice(namespace.length + 1)));
+    for (const key of removed) {
+      touched.push(key);
+      await eraseEntry(session, namespace, key, { signal });
+      emit({ type: 'log', level: 'info', message: `erased stale key ${namespace}/${key}` });
+    }
+
+    let verified = 0;
+    for (const [i, key] of keys.entries()) {
+      if (!report[i]!.written) continue; // compared byte for byte above
+      const back = await readValue(session, namespace, key, { signal });
+      if (back.type !== MFG_TYPES.binary || !back.bytes?.equals(Buffer.from(values[i]!))) {
+        throw new VerifyError(`verification failed: ${namespace}/${key} does not hold what was written`, { details: { namespace, key } });
+      }
+      verified += values[i]!.length;
+      emit({ type: 'progress', phase: 'verify', done: verified, total: bytesWritten, unit: 'bytes' });
+    }
+  } catch (error) {
+    if (error instanceof AtPkiError) {
+      error.details.deviceState =
+        touched.length === 0
+          ? `unchanged: nothing was written to ${namespace}`
+          : `modified: key(s) ${touched.join(', ')} of ${namespace} were being written or erased; run the update again`;
+    }
+    throw error;
+  }
+  return {
+    namespace,
+    keys: report,
+    removed,
+    unchanged: bytesWritten === 0 && removed.length === 0,
+    bytesWritten,
+    verified: true,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
