@@ -6,15 +6,19 @@ import { parseArgs } from 'node:util';
 import type { EspAtEmulatorOptions } from './emulator-options.js';
 import { FLASH_FILLS, type FlashFill } from './flash-fill.js';
 import { CHIP_NAMES, findPreset, isChipName } from './firmware-presets.js';
+import { MFG_CONTENTS, type MfgContent } from './mfg-defaults.js';
 import { parseTiming } from './mock-url.js';
 
 export const USAGE = `Usage: npm run mock-device -- [options] (--pty | --tcp [PORT])
 
-Emulates an ESP-AT module (legacy AT+SYSFLASH firmware) on a pseudo-terminal or a TCP port.
+Emulates an ESP-AT module (legacy AT+SYSFLASH firmware, or v3.1+ with mfg_nvs and AT+SYSMFG)
+on a pseudo-terminal or a TCP port.
 
 Options:
   --chip NAME      ${CHIP_NAMES.join(' | ')} (default esp32)
-  --fw VERSION     firmware preset of the chip (default: the chip's, e.g. 2.4.0.0)
+  --fw VERSION     firmware preset of the chip (default: the chip's, e.g. 2.4.0.0;
+                   3.2.0.0 / 4.1.1.0 (esp32, esp32c3), 3.1.0.0 / 4.1.1.0 (esp32c2*) = mfg_nvs)
+  --mfg CONTENT    initial mfg_nvs of a v3.1+ preset: default (factory keys) | empty
   --fill KIND      initial flash: ff (erased) | garbage (default ff)
   --seed N         seed for --fill garbage (default 1)
   --timing LIST    line,flash | line | flash | off (default off)
@@ -50,6 +54,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       options: {
         chip: { type: 'string' },
         fw: { type: 'string' },
+        mfg: { type: 'string' },
         fill: { type: 'string' },
         seed: { type: 'string' },
         timing: { type: 'string' },
@@ -85,6 +90,12 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     return { kind: 'error', message: (error as Error).message };
   }
   if (values.fw !== undefined) emulator.firmware = values.fw;
+  if (values.mfg !== undefined) {
+    if (!(MFG_CONTENTS as readonly string[]).includes(values.mfg)) {
+      return { kind: 'error', message: `--mfg must be one of ${MFG_CONTENTS.join(', ')}` };
+    }
+    emulator.mfg = values.mfg as MfgContent;
+  }
   if (values.fill !== undefined) {
     if (!(FLASH_FILLS as readonly string[]).includes(values.fill)) {
       return { kind: 'error', message: `--fill must be one of ${FLASH_FILLS.join(', ')}` };

@@ -4,6 +4,7 @@
 import type { CommandFamily } from './commands/command-types.js';
 import type { FlashFill } from './flash-fill.js';
 import type { ChipName } from './firmware-presets.js';
+import type { MfgContent } from './mfg-defaults.js';
 
 /** Flash timing figures (used only when flash timing is enabled). */
 export interface FlashTimingOptions {
@@ -24,8 +25,17 @@ export type StartupMode = 'boot' | 'running' | 'off';
 export interface EspAtEmulatorOptions {
   /** Chip preset. Default `esp32`. */
   chip?: ChipName;
-  /** Firmware version of the preset. Default: the chip's default (esp32/esp32c3 2.4.0.0, esp32c2 3.0.0.0, esp8266 2.3.0.0). */
+  /**
+   * Firmware version of the preset. Default: the chip's default (esp32/esp32c3 2.4.0.0,
+   * esp32c2* 3.0.0.0, esp8266* 2.3.0.0, esp32c6 4.1.1.0). v3.1+ versions (esp32 3.2.0.0/4.1.1.0,
+   * esp32c3 3.2.0.0/4.1.1.0, esp32c2* 3.1.0.0/4.1.1.0, esp32c6 4.1.1.0) have mfg_nvs + AT+SYSMFG.
+   */
   firmware?: string;
+  /**
+   * Initial content of mfg_nvs (v3.1+ presets only; ignored otherwise and when `flashImage` is
+   * given): `default` = factory_param + example PKI entries, `empty` = no keys. Default `default`.
+   */
+  mfg?: MfgContent;
   /** Initial flash content. Default `ff` (erased). */
   fill?: FlashFill;
   /** Seed for `fill: 'garbage'`. Default 1. */

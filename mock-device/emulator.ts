@@ -1,6 +1,7 @@
 /**
- * EspAtEmulator: an ESP-AT module (legacy firmware ≤ v3.0) as seen from its AT UART, written from
- * the protocol document (docs/esp-at-protocol.md §1, §2, §4, §6, §9), not from the host code.
+ * EspAtEmulator: an ESP-AT module (legacy SYSFLASH firmware ≤ v3.0, or v3.1+ with mfg_nvs and
+ * AT+SYSMFG) as seen from its AT UART, written from the protocol document
+ * (docs/esp-at-protocol.md §1–§4, §6, §9), not from the host code.
  *
  * Bytes go in through `receive()` and come out as `'data'` events. The core here owns the
  * receiver state machine (line mode / busy / raw data), echo, result codes and restarts; the
@@ -16,6 +17,7 @@ import type {
   CommandResult,
   DeviceModel,
   EmulatorStats,
+  RawReceiveOptions,
   UartConfig,
 } from './commands/command-types.js';
 import {
@@ -27,8 +29,18 @@ import {
 } from './emulator-options.js';
 import type { FaultInjector } from './fault-injection.js';
 import { findPreset, type ChipName, type FirmwarePreset } from './firmware-presets.js';
+import { defaultMfgContent, type MfgContent } from './mfg-defaults.js';
+import {
+  MfgStore,
+  encodeNumber,
+  isMfgValueType,
+  isNumericType,
+  type MfgItem,
+  type MfgKeyInfo,
+  type MfgValueType,
+} from './mfg-store.js';
 import { NorFlash, pagesSpanned, sectorsSpanned } from './nor-flash.js';
-import { tableExtent, type PartitionInfo } from './partition-tables.js';
+import { MFG_NVS_LABEL, tableExtent, type PartitionInfo } from './partition-tables.js';
 import {
   BUSY_LINE,
   ErrorCode,
@@ -84,6 +96,11 @@ function newStats(): EmulatorStats {
     flashBytesErased: 0,
     flashBytesRead: 0,
     boots: 0,
+    mfgWrites: 0,
+    mfgBytesWritten: 0,
+    mfgErases: 0,
+    mfgReads: 0,
+    mfgChanges: 0,
   };
 }
 
@@ -95,8 +112,12 @@ interface RawReception {
   needed: number;
   received: number;
   parts: Buffer[];
+  leftover: 'parse' | 'busy';
   resolve: (data: Buffer) => void;
 }
+
+/** Whether mfg_nvs holds a usable store: `none` = legacy firmware without mfg_nvs. */
+export type MfgStatus = 'ok' | 'corrupt' | 'none';
 
 export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements DeviceModel {
   readonly preset: FirmwarePreset;
@@ -132,6 +153,7 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
     this.preset = findPreset(options.chip ?? 'esp32', options.firmware);
     this.flash = new NorFlash(tableExtent(this.preset.partitions), options.fill ?? 'ff', options.seed ?? 1);
     if (options.flashImage) this.flash.load(options.flashImage);
+    else if (this.preset.mfgNvs) this.resetMfg(options.mfg ?? 'default');
     this.commands = buildCommandTable([...commandFamiliesFor(this.preset), ...(options.extraCommands ?? [])]);
     this.bootUart = defaultUart(options.baudRate ?? DEFAULT_BAUD_RATE);
     this.uart = this.bootUart;
@@ -291,6 +313,66 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
     Object.assign(this.stats, newStats());
   }
 
+  // ---------------------------------------------------------------- mfg_nvs access for tests
+
+  /** `ok`: mfg_nvs holds a valid store; `corrupt`: it does not (SYSMFG answers ERROR); `none`: legacy firmware. */
+  get mfgStatus(): MfgStatus {
+    if (!this.preset.mfgNvs) return 'none';
+    return this.loadMfgStore() ? 'ok' : 'corrupt';
+  }
+
+  /** Namespaces holding at least one key, in the order `AT+SYSMFG?` lists them. */
+  mfgNamespaces(): string[] {
+    return this.requireMfgStore().namespaces();
+  }
+
+  /** Keys (with namespace and type) of one namespace, or of all namespaces. */
+  mfgKeys(namespace?: string): MfgKeyInfo[] {
+    return this.requireMfgStore().keys(namespace);
+  }
+
+  /** One stored value (bytes, plus `number` for types 1–6 / `text` for 7–8), or undefined. */
+  readMfg(namespace: string, key: string): MfgItem | undefined {
+    return this.requireMfgStore().get(namespace, key);
+  }
+
+  /**
+   * Store a value directly, without the AT+SYSMFG rules (no name/length limits, NUL allowed).
+   * `value`: a number for types 1–6 (truncated to the width), a string (latin1) or bytes for
+   * 7/8, or the exact little-endian bytes of a numeric type. Throws RangeError if it cannot be stored.
+   */
+  writeMfgRaw(namespace: string, key: string, type: MfgValueType, value: number | string | Uint8Array): void {
+    if (!isMfgValueType(type)) throw new RangeError(`type must be 1…8, got ${String(type)}`);
+    let bytes: Buffer;
+    if (typeof value === 'number') {
+      if (!isNumericType(type)) throw new RangeError(`type ${type} takes a string or bytes, not a number`);
+      bytes = encodeNumber(type, value);
+    } else {
+      bytes = typeof value === 'string' ? Buffer.from(value, 'latin1') : Buffer.from(value);
+    }
+    const store = this.requireMfgStore();
+    store.set(namespace, key, type, bytes);
+    if (!this.saveMfgStore(store)) throw new RangeError(`mfg_nvs is full: cannot store ${namespace}/${key}`);
+  }
+
+  /** Remove one key (returns whether it existed), or a whole namespace when `key` is omitted. */
+  eraseMfgRaw(namespace: string, key?: string): boolean {
+    const store = this.requireMfgStore();
+    const removed = key === undefined ? store.eraseNamespace(namespace) > 0 : store.eraseKey(namespace, key);
+    if (removed) this.saveMfgStore(store);
+    return removed;
+  }
+
+  /** Rewrite mfg_nvs with the factory content (`default`) or no keys (`empty`). */
+  resetMfg(content: MfgContent = 'default'): void {
+    this.requireMfgPartition();
+    const store = new MfgStore();
+    if (content === 'default') {
+      for (const e of defaultMfgContent(this.chip)) store.set(e.namespace, e.key, e.type, e.bytes);
+    }
+    if (!this.saveMfgStore(store)) throw new RangeError(`default mfg content does not fit ${this.chip} mfg_nvs`);
+  }
+
   // ---------------------------------------------------------------- DeviceModel (for commands)
 
   eraseTimeMs(address: number, length: number): number {
@@ -325,6 +407,20 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
 
   notifyFlashChanged(): void {
     this.emit('flashchange');
+  }
+
+  loadMfgStore(): MfgStore | undefined {
+    const p = this.preset.mfgNvs ? this.findPartition(MFG_NVS_LABEL) : undefined;
+    if (!p) return undefined;
+    return MfgStore.decode(this.flash.read(p.offset, p.size));
+  }
+
+  saveMfgStore(store: MfgStore): boolean {
+    const p = this.requireMfgPartition();
+    if (!store.fits(p.size)) return false;
+    this.flash.overwrite(p.offset, store.encode(p.size));
+    this.notifyFlashChanged();
+    return true;
   }
 
   // ---------------------------------------------------------------- receiver state machine
@@ -454,13 +550,14 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
       printErrorCode: (code) => {
         if (live() && this.syslog) this.tx.send(errorCodeLine(code));
       },
-      receiveRaw: (length, prompt) =>
+      receiveRaw: (length, prompt, options?: RawReceiveOptions) =>
         new Promise<Buffer>((resolve) => {
           // After a restart the promise never settles: the old command simply vanishes.
           if (!live()) return;
           if (length > 0) {
             // Raw mode first, prompt second: anything sent after seeing the prompt is data.
-            this.raw = { needed: length, received: 0, parts: [], resolve };
+            const leftover = options?.leftover ?? 'parse';
+            this.raw = { needed: length, received: 0, parts: [], leftover, resolve };
             this.currentState = 'raw';
           }
           this.tx.send(prompt);
@@ -494,11 +591,19 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
       return;
     }
     raw.parts.push(chunk.subarray(0, missing));
-    // Extra bytes wait until the result is printed, then go to the command-line receiver.
-    this.leftover = chunk.length > missing ? Buffer.from(chunk.subarray(missing)) : undefined;
+    const extra = chunk.length > missing ? Buffer.from(chunk.subarray(missing)) : undefined;
     this.raw = undefined;
     this.currentState = 'busy';
+    if (raw.leftover === 'parse') {
+      // SYSFLASH: extra bytes wait until the result is printed, then go to the command-line receiver.
+      this.leftover = extra;
+      raw.resolve(Buffer.concat(raw.parts));
+      return;
+    }
+    // SYSMFG: extra bytes are handed back while the command still runs → busy p..., discarded
+    // (before the result, which needs the NVS write first).
     raw.resolve(Buffer.concat(raw.parts));
+    if (extra) this.replyBusy(extra);
   }
 
   private replyBusy(chunk: Buffer): void {
@@ -556,6 +661,19 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
   private clearBootTimer(): void {
     if (this.bootTimer) clearTimeout(this.bootTimer);
     this.bootTimer = undefined;
+  }
+
+  private requireMfgPartition(): PartitionInfo {
+    const p = this.preset.mfgNvs ? this.findPartition(MFG_NVS_LABEL) : undefined;
+    if (!p) throw new RangeError(`${this.chip} ${this.firmware} has no mfg_nvs (legacy firmware)`);
+    return p;
+  }
+
+  private requireMfgStore(): MfgStore {
+    this.requireMfgPartition();
+    const store = this.loadMfgStore();
+    if (!store) throw new RangeError('mfg_nvs does not hold a valid store (erase it or call resetMfg())');
+    return store;
   }
 
   private requirePartition(label: string): PartitionInfo {

@@ -1,21 +1,28 @@
 /**
- * Chip + firmware personalities: which partition table the module has, what `AT+GMR` prints and
- * the few chip limits the emulator enforces. Add a preset here to emulate another build.
+ * Chip + firmware personalities: which partition table the module has, what `AT+GMR` prints,
+ * whether it keeps credentials in `mfg_nvs` (AT+SYSMFG, v3.1+) and the few chip limits the
+ * emulator enforces. Add a preset here to emulate another build.
  *
  * The `AT+GMR` hashes/dates are plausible placeholders in the real format (protocol doc §4),
  * not copied from a specific binary.
  */
 import {
   ESP32_LEGACY_TABLE,
+  ESP32_MFG_TABLE,
   ESP32C2_2MB_LEGACY_TABLE,
+  ESP32C2_2MB_MFG_TABLE,
   ESP32C2_LEGACY_TABLE,
+  ESP32C2_MFG_TABLE,
   ESP32C3_LEGACY_TABLE,
+  ESP32C3_MFG_TABLE,
+  ESP32C6_MFG_TABLE,
   ESP8266_1MB_LEGACY_TABLE,
   ESP8266_LEGACY_TABLE,
+  MFG_NVS_LABEL,
   type PartitionInfo,
 } from './partition-tables.js';
 
-export type ChipName = 'esp32' | 'esp32c3' | 'esp32c2' | 'esp32c2-2mb' | 'esp8266' | 'esp8266-1mb';
+export type ChipName = 'esp32' | 'esp32c3' | 'esp32c2' | 'esp32c2-2mb' | 'esp32c6' | 'esp8266' | 'esp8266-1mb';
 
 export interface FirmwarePreset {
   readonly chip: ChipName;
@@ -33,6 +40,16 @@ export interface FirmwarePreset {
    * bigger requests fail with 0x010a0002. Approximate free-heap figures.
    */
   readonly maxAllocBytes: number;
+  /**
+   * v3.1+ "mfg NVS" personality: the table has `mfg_nvs` and the firmware has AT+SYSMFG.
+   * False for the legacy (separate PKI partitions) firmware, which answers AT+SYSMFG with ERROR.
+   */
+  readonly mfgNvs: boolean;
+  /**
+   * Spare bytes the firmware reserves in front of an AT+SYSFLASH read buffer for the header:
+   * 16 up to v3.2.x and in v4.0.0.0, 32 from v3.3.0.0 / v4.1.0.0 (protocol doc §2.6).
+   */
+  readonly readHeaderReserve: number;
 }
 
 interface GmrFacts {
@@ -54,6 +71,14 @@ function gmr(firmware: string, chipName: string, f: GmrFacts): string[] {
   ];
 }
 
+/** Versions whose SYSFLASH read reserves 32 header bytes (v3.3.0.0+ except v4.0.0.0). */
+function readHeaderReserveOf(firmware: string): number {
+  const [major = 0, minor = 0] = firmware.split('.').map(Number);
+  if (major === 3 && minor >= 3) return 32;
+  if (major === 4 && minor === 0) return 16;
+  return major >= 4 ? 32 : 16;
+}
+
 function preset(
   chip: ChipName,
   firmware: string,
@@ -71,6 +96,8 @@ function preset(
     gmrLines: Object.freeze(gmr(firmware, gmrChipName, facts)),
     maxBaudRate,
     maxAllocBytes,
+    mfgNvs: partitions.some((p) => p.label === MFG_NVS_LABEL),
+    readHeaderReserve: readHeaderReserveOf(firmware),
   });
 }
 
@@ -93,7 +120,31 @@ const ESP8266_FACTS: GmrFacts = {
 };
 const ESP8266_1MB_FACTS: GmrFacts = { ...ESP8266_FACTS, module: 'ESP8266_1MB' };
 
-/** Every preset; the first one of each chip is its default firmware. */
+// v3.1+ (mfg_nvs) builds. Placeholders in the real format, like the ones above.
+const ESP32_V32_FACTS: GmrFacts = {
+  hash: 'ec2dec2', buildDate: 'Jul 28 2023 07:05:28', sdk: 'v5.0.2-376-g24b9d38a24',
+  compileHash: '9c9a0d3', compileDate: 'Jul 28 2023 07:18:40', binVersion: 'v3.2.0.0', module: 'ESP32-WROOM-32',
+};
+const ESP32C3_V32_FACTS: GmrFacts = { ...ESP32_V32_FACTS, buildDate: 'Jul 28 2023 07:03:44', compileDate: 'Jul 28 2023 07:16:02', module: 'ESP32-C3-MINI-1' };
+const ESP32C2_V31_FACTS: GmrFacts = {
+  hash: '5a6f3b1', buildDate: 'Jun 29 2023 03:41:12', sdk: 'v5.0.2-136-g5b1d8ba2de',
+  compileHash: '2f9a6e0', compileDate: 'Jun 29 2023 03:55:48', binVersion: 'v3.1.0.0', module: 'ESP32C2-4MB',
+};
+const ESP32C2_2MB_V31_FACTS: GmrFacts = { ...ESP32C2_V31_FACTS, module: 'ESP32C2-2MB' };
+const V411_FACTS: GmrFacts = {
+  hash: '9ae7a1c', buildDate: 'Jan 14 2025 09:41:27', sdk: 'v5.4-1-g0c0f2f4a36',
+  compileHash: 'c1bde3f', compileDate: 'Jan 14 2025 09:58:03', binVersion: 'v4.1.1.0', module: 'MINI-1',
+};
+const ESP32_V411_FACTS: GmrFacts = { ...V411_FACTS, module: 'ESP32-WROOM-32' };
+const ESP32C3_V411_FACTS: GmrFacts = { ...V411_FACTS, module: 'ESP32-C3-MINI-1' };
+const ESP32C2_V411_FACTS: GmrFacts = { ...V411_FACTS, module: 'ESP32C2-4MB' };
+const ESP32C2_2MB_V411_FACTS: GmrFacts = { ...V411_FACTS, module: 'ESP32C2-2MB' };
+const ESP32C6_V411_FACTS: GmrFacts = { ...V411_FACTS, module: 'ESP32C6-4MB' };
+
+/**
+ * Every preset; the first one of each chip is its default firmware (the legacy build where one
+ * exists, so a bare `mock://esp32c3` stays the v2.4 SYSFLASH module).
+ */
 export const FIRMWARE_PRESETS: readonly FirmwarePreset[] = Object.freeze([
   preset('esp32', '2.4.0.0', 'ESP32', ESP32_LEGACY_TABLE, ESP32_FACTS, 5_000_000, 160 * 1024),
   preset('esp32c3', '2.4.0.0', 'ESP32C3', ESP32C3_LEGACY_TABLE, ESP32C3_FACTS, 5_000_000, 160 * 1024),
@@ -101,6 +152,16 @@ export const FIRMWARE_PRESETS: readonly FirmwarePreset[] = Object.freeze([
   preset('esp32c2-2mb', '3.0.0.0', 'ESP32C2', ESP32C2_2MB_LEGACY_TABLE, ESP32C2_2MB_FACTS, 2_500_000, 60 * 1024),
   preset('esp8266', '2.3.0.0', 'ESP8266', ESP8266_LEGACY_TABLE, ESP8266_FACTS, 4_500_000, 40 * 1024),
   preset('esp8266-1mb', '2.3.0.0', 'ESP8266', ESP8266_1MB_LEGACY_TABLE, ESP8266_1MB_FACTS, 4_500_000, 40 * 1024),
+  // v3.1+ personalities: mfg_nvs + AT+SYSMFG (protocol doc §3, §6 "Latest").
+  preset('esp32', '3.2.0.0', 'ESP32', ESP32_MFG_TABLE, ESP32_V32_FACTS, 5_000_000, 160 * 1024),
+  preset('esp32', '4.1.1.0', 'ESP32', ESP32_MFG_TABLE, ESP32_V411_FACTS, 5_000_000, 160 * 1024),
+  preset('esp32c3', '3.2.0.0', 'ESP32C3', ESP32C3_MFG_TABLE, ESP32C3_V32_FACTS, 5_000_000, 160 * 1024),
+  preset('esp32c3', '4.1.1.0', 'ESP32C3', ESP32C3_MFG_TABLE, ESP32C3_V411_FACTS, 5_000_000, 160 * 1024),
+  preset('esp32c2', '3.1.0.0', 'ESP32C2', ESP32C2_MFG_TABLE, ESP32C2_V31_FACTS, 2_500_000, 60 * 1024),
+  preset('esp32c2', '4.1.1.0', 'ESP32C2', ESP32C2_MFG_TABLE, ESP32C2_V411_FACTS, 2_500_000, 60 * 1024),
+  preset('esp32c2-2mb', '3.1.0.0', 'ESP32C2', ESP32C2_2MB_MFG_TABLE, ESP32C2_2MB_V31_FACTS, 2_500_000, 60 * 1024),
+  preset('esp32c2-2mb', '4.1.1.0', 'ESP32C2', ESP32C2_2MB_MFG_TABLE, ESP32C2_2MB_V411_FACTS, 2_500_000, 60 * 1024),
+  preset('esp32c6', '4.1.1.0', 'ESP32C6', ESP32C6_MFG_TABLE, ESP32C6_V411_FACTS, 5_000_000, 160 * 1024),
 ]);
 
 export const CHIP_NAMES: readonly ChipName[] = Object.freeze([...new Set(FIRMWARE_PRESETS.map((p) => p.chip))]);

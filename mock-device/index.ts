@@ -3,7 +3,7 @@
  * `mock://` URLs; tests use the emulator, the registry and the servers directly.
  */
 export { EspAtEmulator, MAX_COMMAND_LINE_BYTES } from './emulator.js';
-export type { EmulatorEvents, EmulatorState } from './emulator.js';
+export type { EmulatorEvents, EmulatorState, MfgStatus } from './emulator.js';
 export type { EspAtEmulatorOptions, FlashTimingOptions, StartupMode } from './emulator-options.js';
 export {
   DEFAULT_BAUD_RATE,
@@ -18,9 +18,22 @@ export type {
   CommandResult,
   DeviceModel,
   EmulatorStats,
+  RawReceiveOptions,
   UartConfig,
 } from './commands/command-types.js';
-export { basicCommands, sysflashCommands, uartCommands, commandFamiliesFor } from './commands/index.js';
+export {
+  basicCommands,
+  sysflashCommands,
+  sysmfgCommands,
+  uartCommands,
+  commandFamiliesFor,
+  MFG_MAX_NAME_LENGTH,
+  MFG_MAX_VALUE_LENGTH,
+} from './commands/index.js';
+export { MfgStore, MfgType, decodeNumber, encodeNumber, truncateNumber } from './mfg-store.js';
+export type { MfgItem, MfgKeyInfo, MfgNumericType, MfgValueType } from './mfg-store.js';
+export { MFG_CONTENTS, defaultMfgContent } from './mfg-defaults.js';
+export type { MfgContent, MfgSeedEntry } from './mfg-defaults.js';
 export type { FaultInjector } from './fault-injection.js';
 export { CHIP_NAMES, FIRMWARE_PRESETS, findPreset, isChipName } from './firmware-presets.js';
 export type { ChipName, FirmwarePreset } from './firmware-presets.js';
@@ -39,4 +52,4 @@ export { serveTcp } from './tcp-server.js';
 export type { ServeTcpOptions, TcpServerHandle } from './tcp-server.js';
 export { servePty } from './pty-server.js';
 export type { PtyServerHandle, ServePtyOptions } from './pty-server.js';
-export { ErrorCode, errorCodeLine } from './result-codes.js';
+export { ErrorCode, MFG_WRITE_PROMPT, WRITE_PROMPT, errorCodeLine } from './result-codes.js';

@@ -7,6 +7,7 @@ import type { EspAtEmulatorOptions, FlashTimingOptions } from './emulator-option
 import { MockDeviceError } from './errors.js';
 import { FLASH_FILLS, type FlashFill } from './flash-fill.js';
 import { CHIP_NAMES, findPreset, isChipName, type ChipName } from './firmware-presets.js';
+import { MFG_CONTENTS, type MfgContent } from './mfg-defaults.js';
 
 export interface MockUrlOptions {
   chip: ChipName;
@@ -20,7 +21,7 @@ export interface MockUrlOptions {
   boot: boolean;
 }
 
-const KNOWN = new Set(['fw', 'fill', 'seed', 'timing', 'id', 'state', 'boot', 'baud', 'bootms', 'erasems', 'pagems']);
+const KNOWN = new Set(['fw', 'fill', 'seed', 'timing', 'id', 'state', 'boot', 'baud', 'bootms', 'erasems', 'pagems', 'mfg']);
 
 function bad(url: URL | string, message: string): MockDeviceError {
   return new MockDeviceError('PORT_UNAVAILABLE', `${String(url)}: ${message}`);
@@ -59,6 +60,11 @@ export function parseMockUrl(input: URL | string): MockUrlOptions {
       case 'fill':
         if (!(FLASH_FILLS as readonly string[]).includes(value)) throw bad(url, `fill must be one of ${FLASH_FILLS.join(', ')}`);
         emulator.fill = value as FlashFill;
+        break;
+      case 'mfg':
+        // Only v3.1+ presets have mfg_nvs; on legacy ones the option is accepted and has no effect.
+        if (!(MFG_CONTENTS as readonly string[]).includes(value)) throw bad(url, `mfg must be one of ${MFG_CONTENTS.join(', ')}`);
+        emulator.mfg = value as MfgContent;
         break;
       case 'seed':
         emulator.seed = Math.trunc(number(url, 'seed', value, 0));

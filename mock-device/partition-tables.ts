@@ -1,6 +1,7 @@
 /**
- * The default user partition tables (at_customize.csv) of the legacy firmware, protocol doc §6.
- * Rows are in table order, which is the order `AT+SYSFLASH?` prints them in.
+ * The default user partition tables (at_customize.csv), protocol doc §6: the legacy tables
+ * (separate 0x40 PKI partitions, firmware ≤ v3.0 / v2.4) and the v3.1+ tables (one `mfg_nvs`
+ * NVS partition + fatfs). Rows are in table order, which is the order `AT+SYSFLASH?` prints them in.
  */
 
 /** One row of at_customize.bin. */
@@ -17,6 +18,8 @@ export interface PartitionInfo {
 const USER = 0x40;
 const DATA = 1;
 const FAT = 129;
+/** ESP-IDF data subtype `nvs`. */
+const NVS = 2;
 const K = 1024;
 
 function row(label: string, type: number, subtype: number, offset: number, size: number): PartitionInfo {
@@ -120,6 +123,35 @@ export const ESP8266_1MB_LEGACY_TABLE: readonly PartitionInfo[] = Object.freeze(
   row('mqtt_key', USER, 12, 0x1e000, 4 * K),
   row('mqtt_ca', USER, 13, 0x1f000, 4 * K),
 ]);
+
+/** Label of the manufacturing NVS partition of v3.1+ firmware (AT+SYSMFG works on it). */
+export const MFG_NVS_LABEL = 'mfg_nvs';
+
+/** module_esp32_default @ v3.1.0.0 … v5.0.1.0 (first ESP32 release with it: v3.2.0.0). */
+export const ESP32_MFG_TABLE: readonly PartitionInfo[] = Object.freeze([
+  row(MFG_NVS_LABEL, DATA, NVS, 0x21000, 112 * K),
+  row('fatfs', DATA, FAT, 0x70000, 576 * K),
+]);
+
+/** module_esp32c3_default @ v3.1.0.0 … v5.0.1.0 (first ESP32-C3 release with it: v3.2.0.0). */
+export const ESP32C3_MFG_TABLE: readonly PartitionInfo[] = Object.freeze([
+  row(MFG_NVS_LABEL, DATA, NVS, 0x1f000, 124 * K),
+  row('fatfs', DATA, FAT, 0x47000, 100 * K),
+]);
+
+/** module_esp32c2_default (4 MB) @ v3.1.0.0+: same rows as the C3 table. */
+export const ESP32C2_MFG_TABLE: readonly PartitionInfo[] = ESP32C3_MFG_TABLE;
+
+/** module_esp32c2-2mb @ v3.1.0.0+: mfg_nvs is the only row. */
+export const ESP32C2_2MB_MFG_TABLE: readonly PartitionInfo[] = Object.freeze([
+  row(MFG_NVS_LABEL, DATA, NVS, 0x1b000, 60 * K),
+]);
+
+/**
+ * module_esp32c6 (4 MB) @ v4.x: not listed in the protocol doc; assumed to be the C3/C2 4 MB
+ * layout (mfg_nvs 0x1f000 124K + fatfs 0x47000 100K). INFERRED.
+ */
+export const ESP32C6_MFG_TABLE: readonly PartitionInfo[] = ESP32C3_MFG_TABLE;
 
 /** The flash image size needed to hold every partition of a table (end of the highest one). */
 export function tableExtent(table: readonly PartitionInfo[]): number {

@@ -15,6 +15,8 @@ export const BUSY_LINE = '\r\nbusy p...\r\n';
 export const FORCE_RESTART_LINE = '\r\nWill force to restart!!!\r\n';
 /** The SYSFLASH write prompt: one byte, no line ending. */
 export const WRITE_PROMPT = '>';
+/** The AT+SYSMFG string/blob write prompt: OK, a blank line, then `>` (nothing after it). */
+export const MFG_WRITE_PROMPT = '\r\nOK\r\n\r\n>';
 
 /** Error codes: `0x01 <subcategory:8> <extension:16>` (esp_at_core.h). */
 export const ErrorCode = {

@@ -1,11 +1,12 @@
 /**
  * The contract between the emulator core and the command families. A family is a list of
  * command definitions; the emulator builds its dispatch table from the families of its firmware
- * personality (plus any extra ones passed in options), so a new command (e.g. AT+SYSMFG for the
+ * personality (plus any extra ones passed in options), so a new command (as AT+SYSMFG for the
  * v3.1+ personality) is a new file, not an edit of the core.
  */
 import type { AtArguments } from '../at-arguments.js';
 import type { FirmwarePreset } from '../firmware-presets.js';
+import type { MfgStore } from '../mfg-store.js';
 import type { NorFlash } from '../nor-flash.js';
 import type { PartitionInfo } from '../partition-tables.js';
 
@@ -42,6 +43,16 @@ export interface EmulatorStats {
   flashBytesRead: number;
   /** Boots after power-on, AT+RST, forced restarts and hardware resets. */
   boots: number;
+  /** Successful AT+SYSMFG writes (op 2), whether or not the stored value changed. */
+  mfgWrites: number;
+  /** Value bytes of those writes (1/2/4 for numbers, `<len>` for strings/blobs). */
+  mfgBytesWritten: number;
+  /** Successful AT+SYSMFG erases (op 0), of a key or a namespace. */
+  mfgErases: number;
+  /** Successful AT+SYSMFG reads of one key. */
+  mfgReads: number;
+  /** SYSMFG writes/erases that actually changed the store (an identical rewrite does not). */
+  mfgChanges: number;
 }
 
 /** What the emulator exposes to command handlers. */
@@ -62,6 +73,22 @@ export interface DeviceModel {
   restart(): void;
   /** Tell state-file listeners the flash changed. */
   notifyFlashChanged(): void;
+  /**
+   * The mfg_nvs key-value store as the flash holds it now (a fresh copy). Undefined when the
+   * firmware has no mfg_nvs or the partition does not hold a valid store (NVS init "failed").
+   */
+  loadMfgStore(): MfgStore | undefined;
+  /** Persist a store into mfg_nvs (emits 'flashchange'). False when it does not fit (NVS full). */
+  saveMfgStore(store: MfgStore): boolean;
+}
+
+/** What happens to bytes beyond the expected raw-data length in the last chunk. */
+export interface RawReceiveOptions {
+  /**
+   * `parse` (default, AT+SYSFLASH): kept and fed to the command-line receiver after the result.
+   * `busy` (AT+SYSMFG): handed back while the command still runs → `busy p...`, discarded.
+   */
+  leftover?: 'parse' | 'busy';
 }
 
 /** Per-command services; everything is cancelled (silently) if the module restarts. */
@@ -76,9 +103,9 @@ export interface CommandContext {
   /**
    * Switch the receiver to raw-data mode, then print `prompt`, then wait (forever) for exactly
    * `length` bytes. Bytes beyond `length` in the last chunk are parsed as the next command after
-   * the result.
+   * the result, or answered `busy p...` with `{ leftover: 'busy' }`.
    */
-  receiveRaw(length: number, prompt: string): Promise<Buffer>;
+  receiveRaw(length: number, prompt: string, options?: RawReceiveOptions): Promise<Buffer>;
   /** Wait `ms` (flash time). The command keeps the module busy meanwhile. */
   sleep(ms: number): Promise<void>;
   /** Run `action` once the final result code has been sent. */

@@ -12,9 +12,6 @@ const OP_ERASE = 0;
 const OP_WRITE = 1;
 const OP_READ = 2;
 
-/** Spare bytes the firmware reserves in front of a read buffer for the `+SYSFLASH:<n>,` header. */
-const READ_HEADER_RESERVE = 16;
-
 function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
@@ -99,7 +96,8 @@ async function set(ctx: CommandContext, args: AtArguments): Promise<CommandResul
   }
 
   // Read
-  if (length + READ_HEADER_RESERVE > device.preset.maxAllocBytes) {
+  // The buffer holds spare bytes for the `+SYSFLASH:<n>,` header in front of the data.
+  if (length + device.preset.readHeaderReserve > device.preset.maxAllocBytes) {
     ctx.printErrorCode(ErrorCode.SYSFLASH_ERASE_OR_ALLOC);
     return 'ERROR';
   }

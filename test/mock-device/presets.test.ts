@@ -88,6 +88,8 @@ const EXPECTED: Record<string, string[]> = {
     '"mqtt_key",64,12,0x106000,0x2000',
     '"mqtt_ca",64,13,0x108000,0x2000',
   ],
+  // Only preset: 4.1.1.0 (table not in the protocol doc; the C3 layout is assumed).
+  esp32c6: ['"mfg_nvs",1,2,0x1f000,0x1f000', '"fatfs",1,129,0x47000,0x19000'],
   'esp8266-1mb': [
     '"factory_param",64,8,0x19000,0x1000',
     '"client_cert",64,5,0x1a000,0x1000',
@@ -104,6 +106,7 @@ const FIRMWARE: Record<string, { version: string; gmrChip: string }> = {
   esp32c3: { version: '2.4.0.0', gmrChip: 'ESP32C3' },
   esp32c2: { version: '3.0.0.0', gmrChip: 'ESP32C2' },
   'esp32c2-2mb': { version: '3.0.0.0', gmrChip: 'ESP32C2' },
+  esp32c6: { version: '4.1.1.0', gmrChip: 'ESP32C6' },
   esp8266: { version: '2.3.0.0', gmrChip: 'ESP8266' },
   'esp8266-1mb': { version: '2.3.0.0', gmrChip: 'ESP8266' },
 };
@@ -120,8 +123,59 @@ describe('presets', () => {
   });
 
   it.each(Object.keys(FIRMWARE))('%s: AT+GMR reports the preset version and chip', async (chip) => {
-    const { version, gmrChip } = FIRMWARE[chip]!;
-    const wire = await quietEmulator({ chip: chip as never });
+    await expectGmr(chip, FIRMWARE[chip]!);
+  });
+
+  // v3.1+ personalities (§6 "Latest"): mfg_nvs (data = 1, nvs = 2) instead of the PKI partitions.
+  const ESP32_MFG = ['"mfg_nvs",1,2,0x21000,0x1c000', '"fatfs",1,129,0x70000,0x90000'];
+  const C3_MFG = ['"mfg_nvs",1,2,0x1f000,0x1f000', '"fatfs",1,129,0x47000,0x19000'];
+  const C2_2MB_MFG = ['"mfg_nvs",1,2,0x1b000,0xf000'];
+  const V3_PRESETS: Array<[string, string, string, string[]]> = [
+    ['esp32', '3.2.0.0', 'ESP32', ESP32_MFG],
+    ['esp32', '4.1.1.0', 'ESP32', ESP32_MFG],
+    ['esp32c3', '3.2.0.0', 'ESP32C3', C3_MFG],
+    ['esp32c3', '4.1.1.0', 'ESP32C3', C3_MFG],
+    ['esp32c2', '3.1.0.0', 'ESP32C2', C3_MFG],
+    ['esp32c2', '4.1.1.0', 'ESP32C2', C3_MFG],
+    ['esp32c2-2mb', '3.1.0.0', 'ESP32C2', C2_2MB_MFG],
+    ['esp32c2-2mb', '4.1.1.0', 'ESP32C2', C2_2MB_MFG],
+    ['esp32c6', '4.1.1.0', 'ESP32C6', C3_MFG],
+  ];
+
+  it.each(V3_PRESETS)('%s %s: AT+SYSFLASH? lists the mfg_nvs table exactly', async (chip, firmware, _gmr, rows) => {
+    const wire = await quietEmulator({ chip: chip as never, firmware });
+    expect(await wire.exchange('AT+SYSFLASH?\r\n')).toBe(rows.map((row) => `+SYSFLASH:${row}\r\n`).join('') + '\r\nOK\r\n');
+    expect(wire.emulator.preset.mfgNvs).toBe(true);
+  });
+
+  it.each(V3_PRESETS)('%s %s: AT+GMR reports the v3+ version', async (chip, version, gmrChip) => {
+    await expectGmr(chip, { version, gmrChip }, version);
+  });
+
+  it('legacy presets have no mfg_nvs; the default firmware of each chip is unchanged', () => {
+    for (const chip of ['esp32', 'esp32c3', 'esp32c2', 'esp32c2-2mb', 'esp8266', 'esp8266-1mb']) {
+      expect(findPreset(chip).mfgNvs).toBe(false);
+      expect(findPreset(chip).partitions.some((p) => p.label === 'mfg_nvs')).toBe(false);
+    }
+    expect(findPreset('esp32').firmware).toBe('2.4.0.0');
+    expect(findPreset('esp32c6').firmware).toBe('4.1.1.0');
+  });
+
+  it('SYSFLASH read header reserve: 16 bytes up to v3.2, 32 from v4.1 (the 60 KiB C2 heap shows it)', async () => {
+    expect(findPreset('esp32c3', '2.4.0.0').readHeaderReserve).toBe(16);
+    expect(findPreset('esp32c3', '3.2.0.0').readHeaderReserve).toBe(16);
+    expect(findPreset('esp32c3', '4.1.1.0').readHeaderReserve).toBe(32);
+    const length = 60 * 1024 - 16;
+    const v31 = await quietEmulator({ chip: 'esp32c2', firmware: '3.1.0.0' }, true);
+    const ok = await v31.exchange(`AT+SYSFLASH=2,"fatfs",0,${length}\r\n`);
+    expect(ok.startsWith(`+SYSFLASH:${length},`)).toBe(true);
+    expect(ok.endsWith('\r\nOK\r\n')).toBe(true);
+    const v411 = await quietEmulator({ chip: 'esp32c2', firmware: '4.1.1.0' }, true);
+    expect(await v411.exchange(`AT+SYSFLASH=2,"fatfs",0,${length}\r\n`)).toBe('ERR CODE:0x010a0002\r\n\r\nERROR\r\n');
+  });
+
+  async function expectGmr(chip: string, { version, gmrChip }: { version: string; gmrChip: string }, firmware?: string): Promise<void> {
+    const wire = await quietEmulator(firmware ? { chip: chip as never, firmware } : { chip: chip as never });
     const reply = await wire.exchange('AT+GMR\r\n');
     expect(reply.endsWith('\r\n\r\nOK\r\n')).toBe(true);
     const lines = reply.slice(0, -'\r\nOK\r\n'.length).split('\r\n');
@@ -132,11 +186,14 @@ describe('presets', () => {
     expect(lines[1]).toMatch(/^SDK version:v\d/);
     expect(lines[2]).toMatch(/^compile time\([0-9a-f]{7}\):[A-Z][a-z]{2} [ \d]\d \d{4} \d\d:\d\d:\d\d$/);
     expect(lines[3]).toMatch(/^Bin version:v?\d+\.\d+\.\d+(\.\d+)?\(.+\)$/);
-  });
+  }
 
   it('sizes the flash image to the end of the last partition', () => {
     expect(new EspAtEmulator({ chip: 'esp32', startup: 'off' }).flash.size).toBe(0x100000);
     expect(new EspAtEmulator({ chip: 'esp8266', startup: 'off' }).flash.size).toBe(0x10a000);
+    expect(new EspAtEmulator({ chip: 'esp32', firmware: '3.2.0.0', startup: 'off' }).flash.size).toBe(0x100000);
+    expect(new EspAtEmulator({ chip: 'esp32c3', firmware: '3.2.0.0', startup: 'off' }).flash.size).toBe(0x60000);
+    expect(new EspAtEmulator({ chip: 'esp32c2-2mb', firmware: '3.1.0.0', startup: 'off' }).flash.size).toBe(0x2a000);
   });
 
   it('selects presets by chip and firmware and names the choices on error', () => {
