@@ -28,45 +28,41 @@ export function jsonReporter(io: CliIo): ProgressReporter {
 }
 
 /**
- * Humans: a bar per phase on a terminal's stderr (cli-progress draws nothing when stderr is not a
- * TTY, so pipes and CI logs stay clean); warnings as `at-pki: warning: ...` lines, notes only on a terminal.
+ * Humans: one bar per phase on a terminal's stderr, all kept on screen (erase and write alternate
+ * sector by sector); nothing is drawn when stderr is not a TTY, so pipes and CI logs stay clean.
+ * Warnings are printed as `at-pki: warning: ...` lines; notes only on a terminal.
  */
 export function humanReporter(io: CliIo, stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
   const interactive = stream.isTTY === true;
-  let bar: cliProgress.SingleBar | undefined;
-  let barPhase: Phase | undefined;
-  const stopBar = (): void => {
-    bar?.stop();
-    bar = undefined;
-    barPhase = undefined;
+  let multibar: cliProgress.MultiBar | undefined;
+  const bars = new Map<Phase, cliProgress.SingleBar>();
+  const stopBars = (): void => {
+    multibar?.stop();
+    multibar = undefined;
+    bars.clear();
   };
   return {
     event(event) {
       if (event.type === 'log') {
         // Notes are for someone watching; warnings are for everyone (logs, CI).
         if (event.level === 'info' && !interactive) return;
-        stopBar();
-        io.stderr(`${PROGRAM_NAME}: ${event.level === 'warn' ? 'warning: ' : ''}${event.message}\n`);
+        if (multibar) multibar.log(`${PROGRAM_NAME}: ${event.level === 'warn' ? 'warning: ' : ''}${event.message}\n`);
+        else io.stderr(`${PROGRAM_NAME}: ${event.level === 'warn' ? 'warning: ' : ''}${event.message}\n`);
         return;
       }
       if (!interactive || event.total === 0) return;
-      if (barPhase !== event.phase) {
-        stopBar();
-        bar = new cliProgress.SingleBar(
-          {
-            stream,
-            format: `${PHASE_LABELS[event.phase].padEnd(7)} [{bar}] {percentage}% | {value}/{total} ${event.unit}`,
-            hideCursor: true,
-            barsize: 30,
-          },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(event.total, event.done);
-        barPhase = event.phase;
+      multibar ??= new cliProgress.MultiBar(
+        { stream, format: '{phase} [{bar}] {percentage}% | {value}/{total} {unit}', hideCursor: true, barsize: 30 },
+        cliProgress.Presets.shades_classic,
+      );
+      let bar = bars.get(event.phase);
+      if (!bar) {
+        bar = multibar.create(event.total, event.done, { phase: PHASE_LABELS[event.phase].padEnd(7), unit: event.unit });
+        bars.set(event.phase, bar);
       }
-      bar!.setTotal(event.total);
-      bar!.update(event.done);
+      bar.setTotal(event.total);
+      bar.update(event.done);
     },
-    stop: stopBar,
+    stop: stopBars,
   };
 }
