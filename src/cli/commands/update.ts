@@ -5,9 +5,9 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { checkItemTypesFor, type BinSource } from '../../flash/bin-source.js';
-import { updateMfgNamespace, type MfgUpdateReport } from '../../flash/mfg-update.js';
+import type { MfgUpdateReport } from '../../flash/mfg-update.js';
 import { parseCredentialPairs } from '../../flash/credential-files.js';
-import { updatePartition } from '../../flash/update.js';
+import { updateCredentials } from '../../flash/update-credentials.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
 import type { CliIo } from '../io.js';
 import { runOperation } from '../operation-runner.js';
@@ -68,22 +68,17 @@ says what state the module was left in.`,
     const source = sourceOf(label, items, options);
     const prepared = await prepareBinForCli(io, source, options.validate);
     if (options.validate) checkItemTypesFor(label, prepared.items);
-    const outcome = await runOperation(io, { name: 'update', partition: label }, options, async ({ module, emit, signal }) => {
-      const hasPartition = (await module.partitions({ signal })).some((p) => p.label === label);
-      if (!hasPartition && (await module.storageMode({ signal })) === 'mfg_nvs') {
-        const values = prepared.items.map((item) => item.content);
-        return { mode: 'mfg_nvs' as const, report: await updateMfgNamespace(module, label, values, { signal, onEvent: emit, force: options.force }) };
-      }
-      return { mode: 'partitions' as const, report: await updatePartition(module, label, prepared.bin, { signal, onEvent: emit, force: options.force }) };
-    });
+    const outcome = await runOperation(io, { name: 'update', partition: label }, options, ({ module, emit, signal }) =>
+      updateCredentials(module, label, prepared, { signal, onEvent: emit, force: options.force }),
+    );
     const count = `${prepared.items.length} item${prepared.items.length === 1 ? '' : 's'}`;
     const seconds = `${(outcome.report.durationMs / 1000).toFixed(1)} s`;
     const human =
-      outcome.mode === 'mfg_nvs'
+      outcome.storage === 'mfg_nvs'
         ? `${describeMfgUpdate(outcome.report)} in ${seconds}`
         : `${describeWrite(outcome.report, `the ${prepared.bin.length}-byte bin (${count})`)} in ${seconds}`;
     printResult(io, options.json, human, {
-      storage: outcome.mode,
+      storage: outcome.storage,
       ...outcome.report,
       binBytes: prepared.bin.length,
       items: prepared.items.length,
