@@ -1,8 +1,9 @@
 /**
  * `at-pki generate`: build a PKI bin from credential files, validated first. Also registers
- * `generate_bin -b FILE`, the AtPKI.py syntax, so existing scripts keep working.
+ * `generate_bin -b FILE`, the AtPKI.py syntax, so existing scripts keep working. With
+ * `--format esp-secure-cert` it builds an esp_secure_cert partition image instead (secure-cert-generate.ts).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
 import type { BinSource } from '../../flash/bin-source.js';
 import { parseCredentialPairs, parsePartitionSize, type PartitionSize } from '../../flash/credential-files.js';
@@ -11,12 +12,24 @@ import { describeItem } from '../../pki/types.js';
 import type { CliIo } from '../io.js';
 import { prepareBinForCli } from '../prepare-bin.js';
 import { addExamples, addJsonOption, printResult, type JsonOption } from '../output.js';
+import {
+  addSecureCertOptions,
+  DEFAULT_SECURE_CERT_OUTPUT,
+  OUTPUT_FORMATS,
+  runSecureCertGenerate,
+  SECURE_CERT_HELP,
+  secureCertOptionsUsed,
+  type OutputFormat,
+  type SecureCertOptions,
+} from '../secure-cert-generate.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
 
 /** What AtPKI.py writes when -b is not given. */
 export const DEFAULT_OUTPUT = 'PKI.bin';
 
-interface GenerateOptions extends JsonOption {
+interface GenerateOptions extends JsonOption, SecureCertOptions {
+  /** What to build (only `generate` has the option). @default 'atpki' */
+  format?: OutputFormat;
   /** Output path (`-o` of generate, `-b` of generate_bin). Default: PKI.bin, or `<partition>.bin` with --from. */
   output?: string;
   /** Read the files of `<from>/<partition>/` instead of `<type> <file>` pairs. */
@@ -52,20 +65,28 @@ export function registerGenerate(program: Command, io: CliIo): void {
   const generate = program
     .command('generate')
     .summary('build a PKI bin from certificate and key files')
-    .description('Build an ESP-AT PKI bin (the format of AtPKI.py generate_bin) from certificate and key files, validated first.')
-    .usage('[options] <type> <file> [<type> <file> ...]\n       at-pki generate [options] --from <dir> <partition>')
+    .description('Build an ESP-AT PKI bin (the format of AtPKI.py generate_bin), or an esp_secure_cert partition image, from certificate and key files, validated first.')
+    .usage(
+      '[options] <type> <file> [<type> <file> ...]\n       at-pki generate [options] --from <dir> <partition>\n       at-pki generate --format esp-secure-cert [--ca-cert <file>] [--device-cert <file>] [--private-key <file>] [-o <file>]',
+    )
     .argument('[items...]', '<type> <file> pairs, or the partition name with --from')
-    .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from)`);
+    .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from, ${DEFAULT_SECURE_CERT_OUTPUT} for esp_secure_cert)`)
+    .addOption(new Option('--format <format>', 'atpki: ESP-AT PKI bin; esp-secure-cert: esp_secure_cert partition (TLV); cust-flash: its legacy layout').choices(OUTPUT_FORMATS).default('atpki'));
+  addSecureCertOptions(generate);
   addCommonOptions(generate);
-  generate.addHelpText('after', DETAILS_HELP);
+  generate.addHelpText('after', `${DETAILS_HELP}\n${SECURE_CERT_HELP}`);
   addExamples(generate, [
     'at-pki generate -o client_cert.bin cert client.crt',
     'at-pki generate -o client_ca.bin ca root.crt ca intermediate.crt',
     'at-pki generate --from components/customized_partitions/raw_data client_key',
     'at-pki generate --partition-size client_cert -o client_cert.bin cert a.crt cert b.crt',
     'at-pki generate --json cert client.crt',
+    'at-pki generate --format esp-secure-cert --ca-cert ca.pem --device-cert device.pem --private-key device.key',
+    'at-pki generate --format esp-secure-cert --append-integrity esp_secure_cert.bin',
   ]);
-  generate.action((args: string[], options: GenerateOptions) => runGenerate(io, args, options));
+  generate.action((args: string[], options: GenerateOptions) =>
+    options.format === undefined || options.format === 'atpki' ? runGenerate(io, args, options) : runSecureCertGenerate(io, args, { ...options, format: options.format }),
+  );
 
   const compat = program
     .command('generate_bin')
@@ -91,6 +112,8 @@ function addCommonOptions(command: Command): void {
 }
 
 async function runGenerate(io: CliIo, args: readonly string[], options: GenerateOptions): Promise<void> {
+  const misplaced = secureCertOptionsUsed(options);
+  if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')} ${misplaced.length === 1 ? 'is' : 'are'} for --format esp-secure-cert (or cust-flash)`);
   const limit = options.partitionSize === undefined ? undefined : parsePartitionSize(options.partitionSize);
   const { source, output } = sourceOf(args, options);
   const { bin, items, validation, ignored } = await prepareBinForCli(io, source, options.validate);

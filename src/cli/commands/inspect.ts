@@ -1,18 +1,20 @@
-/** `at-pki inspect FILE`: what a PKI bin (or a partition read back from a module) holds, and whether the module can use it. */
+/** `at-pki inspect FILE`: what a PKI bin or an esp_secure_cert image (or a partition read back from a module) holds, and whether the module can use it. */
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
+import { isSecureCertFormat } from '../../pki/detect-format.js';
 import { validatePkiItems } from '../../pki/validate.js';
 import type { CliIo } from '../io.js';
-import { loadPkiBinFile } from '../../flash/bin-file.js';
+import { decodePkiBinFile, readBinFile } from '../../flash/bin-file.js';
 import { addExamples, addJsonOption, printResult, type JsonOption } from '../output.js';
 import { buildInspectReport, renderInspectReport } from '../pki-report.js';
+import { inspectSecureCertFile } from '../secure-cert-inspect.js';
 
 export function registerInspect(program: Command, io: CliIo): void {
   const inspect = program
     .command('inspect')
-    .summary('show the items of a PKI bin and check them')
-    .description('Show the items of a PKI bin and check them with the validation generate does.')
-    .argument('<file>', 'the bin, or a partition read-back');
+    .summary('show the items of a PKI bin or esp_secure_cert image and check them')
+    .description('Show the items of a PKI bin, or the entries of an esp_secure_cert partition image, and check them with the validation generate does.')
+    .argument('<file>', 'the bin or image, or a partition read-back');
   addJsonOption(inspect);
   inspect.addHelpText(
     'after',
@@ -23,11 +25,24 @@ key (never the key itself). Then the validation findings.
 
 FILE may be a whole partition read back from a module: the bin followed by 0xFF fill.
 Exit code 2 if FILE is not a valid PKI bin (the message gives the byte offset), or if validation
-finds errors (the report is printed first; with --json it is in error.details.report).`,
+finds errors (the report is printed first; with --json it is in error.details.report).
+
+esp_secure_cert images (recognised by content: the TLV format, or the legacy cust_flash layout):
+every entry with its type, subtype, flags, length, padding and CRC status; certificates and keys as
+above; DS peripheral data and context, eFuse key of an ECDSA-peripheral key, signature blocks
+(RSA ones verified), user data; what the firmware's reader API returns (device cert, CA cert,
+private key type, DS context, integrity); then the problems. Exit code 2 for a damaged image (bad
+CRC, cut off, INTEGRITY mismatch, unreachable entries, unusable values) or validation errors, after
+the report.`,
   );
-  addExamples(inspect, ['at-pki inspect client_cert.bin', 'at-pki inspect --json client_key.bin | jq .result.items']);
+  addExamples(inspect, ['at-pki inspect client_cert.bin', 'at-pki inspect --json client_key.bin | jq .result.items', 'at-pki inspect esp_secure_cert.bin']);
   inspect.action(async (file: string, options: JsonOption) => {
-    const { bytes, format, bin } = await loadPkiBinFile(file);
+    const loaded = await readBinFile(file);
+    if (isSecureCertFormat(loaded.format.format)) {
+      inspectSecureCertFile(io, loaded, options.json);
+      return;
+    }
+    const { bytes, format, bin } = decodePkiBinFile(loaded);
     const validation = validatePkiItems(bin.items.map((item) => ({ type: item.type, content: item.content })));
     const report = buildInspectReport(file, bytes.length, format, bin, validation);
     const { errors } = validation;

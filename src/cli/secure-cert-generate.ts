@@ -1,0 +1,161 @@
+/**
+ * `at-pki generate --format esp-secure-cert|cust-flash`: build an esp_secure_cert partition image
+ * from certificate and key files (byte for byte what configure_esp_secure_cert.py 2.6.1 writes
+ * without the DS peripheral), or append an INTEGRITY entry to an existing image.
+ */
+import type { Command } from 'commander';
+import { InputError, UsageError } from '../errors.js';
+import { readBinFile } from '../flash/bin-file.js';
+import { validationFailure } from '../flash/bin-source.js';
+import { readCredentialFile } from '../flash/credential-files.js';
+import { detectFormat } from '../pki/detect-format.js';
+import { appendIntegrity } from '../pki/secure-cert/append-integrity.js';
+import { assertPlaintextKeyStorage, buildCustFlash, buildSecureCertTlv, type CredentialFile, type SecureCertCredentials } from '../pki/secure-cert/build.js';
+import { inspectSecureCert } from '../pki/secure-cert/inspect.js';
+import { hexOffset } from '../pki/secure-cert/problems.js';
+import { storedCredentials, validateStoredCredentials } from '../pki/secure-cert/stored-credentials.js';
+import type { PkiType } from '../pki/types.js';
+import type { CliIo } from './io.js';
+import { printResult, printWarnings, PROGRAM_NAME, type JsonOption } from './output.js';
+import { formatTable } from './table.js';
+import { writeFileAtomic } from './write-file-atomic.js';
+
+/** What `generate --format` takes: ESP-AT's PKI bin, or the esp_secure_cert partition (TLV, legacy cust_flash). */
+export const OUTPUT_FORMATS = ['atpki', 'esp-secure-cert', 'cust-flash'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** What configure_esp_secure_cert.py writes. */
+export const DEFAULT_SECURE_CERT_OUTPUT = 'esp_secure_cert.bin';
+
+export interface SecureCertOptions {
+  caCert?: string;
+  deviceCert?: string;
+  privateKey?: string;
+  /** Image to append an INTEGRITY entry to. */
+  appendIntegrity?: string;
+  /** DS peripheral: refused (needs eFuse provisioning). */
+  configureDs?: boolean;
+}
+
+export interface SecureCertGenerateOptions extends SecureCertOptions, JsonOption {
+  format: Exclude<OutputFormat, 'atpki'>;
+  output?: string;
+  from?: string;
+  partitionSize?: string;
+  validate: boolean;
+}
+
+const FLAGS: Readonly<Record<keyof SecureCertOptions, string>> = {
+  caCert: '--ca-cert',
+  deviceCert: '--device-cert',
+  privateKey: '--private-key',
+  appendIntegrity: '--append-integrity',
+  configureDs: '--configure-ds',
+};
+
+/** The esp_secure_cert options given, as flags (for refusing them with --format atpki). */
+export function secureCertOptionsUsed(options: SecureCertOptions): string[] {
+  return (Object.keys(FLAGS) as (keyof SecureCertOptions)[]).filter((name) => options[name] !== undefined).map((name) => FLAGS[name]);
+}
+
+export function addSecureCertOptions(command: Command): void {
+  command
+    .option('--ca-cert <file>', 'esp_secure_cert: the CA certificate (PEM or DER)')
+    .option('--device-cert <file>', 'esp_secure_cert: the device certificate (PEM or DER)')
+    .option('--private-key <file>', 'esp_secure_cert: the device private key (PEM or DER, RSA or EC, unencrypted)')
+    .option('--append-integrity <image>', 'esp_secure_cert: append an INTEGRITY entry to this image (written to -o, default: in place)')
+    .option('--configure-ds', 'esp_secure_cert: keep the key in the DS peripheral (refused: needs eFuse provisioning)');
+}
+
+export const SECURE_CERT_HELP = `
+--format esp-secure-cert (or cust-flash):
+  Builds the esp_secure_cert partition of esp_secure_cert_mgr from --ca-cert, --device-cert and
+  --private-key (any of them; cust-flash needs the device certificate and the key), byte for byte
+  as configure_esp_secure_cert.py 2.6.1 writes it without the DS peripheral: TLV entries CA_CERT,
+  DEV_CERT, PRIV_KEY (subtype 0), then INTEGRITY (SHA-256 of the image); certificates re-encoded as
+  canonical PEM + NUL (only the first certificate of a file) or DER; keys as PKCS#1 (RSA) or SEC1
+  (EC). cust-flash is the legacy fixed-offset layout (24 KiB), read only by firmware built with
+  CONFIG_ESP_SECURE_CERT_SUPPORT_LEGACY_FORMATS. Default output: ${DEFAULT_SECURE_CERT_OUTPUT}.
+  Validation as above: the key must belong to the device certificate, which must verify with the CA.
+  Encrypted keys are refused (decrypt them first). --configure-ds is refused: DS peripheral and
+  eFuse keys need the ROM serial loader (espefuse.py), which ESP-AT cannot reach.
+  --append-integrity IMAGE does what configure_esp_secure_cert.py --append-integrity does: appends
+  INTEGRITY/<highest+1> over the whole image and the end marker ff ff 00 00.`;
+
+export async function runSecureCertGenerate(io: CliIo, args: readonly string[], options: SecureCertGenerateOptions): Promise<void> {
+  if (args.length > 0) {
+    throw new UsageError(`--format ${options.format} takes --ca-cert, --device-cert and --private-key, not <type> <file> pairs (got ${args.join(' ')})`);
+  }
+  if (options.from !== undefined) throw new UsageError(`--from is for --format atpki`);
+  if (options.partitionSize !== undefined) throw new UsageError(`--partition-size is for --format atpki`);
+  if (options.configureDs) assertPlaintextKeyStorage('ds-peripheral');
+  if (options.appendIntegrity !== undefined) {
+    await runAppendIntegrity(io, options.appendIntegrity, options);
+    return;
+  }
+  const credentials = await readCredentials(options);
+  const built = options.format === 'cust-flash' ? buildCustFlash(credentials) : buildSecureCertTlv(credentials);
+  printWarnings(io, built.notes);
+
+  const inspection = inspectSecureCert(built.image);
+  const problem = inspection.image.problems.find((candidate) => candidate.severity === 'error');
+  if (problem) throw new Error(`the built image does not decode cleanly: ${problem.message}`);
+  const validation = options.validate ? validateStoredCredentials(storedCredentials(inspection.image)) : undefined;
+  if (validation && validation.errors.length > 0) {
+    if (validation.errors.length > 1) for (const finding of validation.errors) io.stderr(`${PROGRAM_NAME}: error: ${finding.message}\n`);
+    const failure = validationFailure(validation.errors, validation.warnings);
+    throw validation.errors.length > 1 ? new InputError(`validation failed with ${validation.errors.length} errors (listed above; --no-validate writes the image anyway)`, { details: failure.details }) : failure;
+  }
+  if (validation) printWarnings(io, validation.warnings.map((finding) => finding.message));
+
+  const output = options.output ?? DEFAULT_SECURE_CERT_OUTPUT;
+  await writeFileAtomic(output, built.image, { mode: credentials.privateKey ? 0o600 : 0o644 });
+  const format = detectFormat(built.image);
+  const table = formatTable(
+    [{ header: 'ENTRY' }, { header: 'OFFSET' }, { header: 'LENGTH', right: true }, { header: 'STORED' }, { header: 'FROM' }],
+    built.items.map((item) => [item.name, hexOffset(item.offset), String(item.length), item.stored, item.source ?? '']),
+  );
+  printResult(io, options.json, `wrote ${output}: ${built.image.length} bytes, ${format.description}\n${table}`, {
+    output,
+    format: format.format,
+    size: built.image.length,
+    items: built.items,
+    validation: validation === undefined ? null : { errors: validation.errors, warnings: validation.warnings },
+    notes: built.notes,
+  });
+}
+
+async function readCredentials(options: SecureCertGenerateOptions): Promise<SecureCertCredentials> {
+  const read = async (type: PkiType, path: string | undefined): Promise<CredentialFile | undefined> => {
+    if (path === undefined) return undefined;
+    const { content } = await readCredentialFile({ type, path });
+    return { content, source: path };
+  };
+  const credentials: SecureCertCredentials = {};
+  const caCert = await read('ca', options.caCert);
+  if (caCert) credentials.caCert = caCert;
+  const deviceCert = await read('cert', options.deviceCert);
+  if (deviceCert) credentials.deviceCert = deviceCert;
+  const privateKey = await read('key', options.privateKey);
+  if (privateKey) credentials.privateKey = privateKey;
+  if (!caCert && !deviceCert && !privateKey) throw new UsageError(`--format ${options.format} needs --ca-cert, --device-cert and/or --private-key (or --append-integrity)`);
+  return credentials;
+}
+
+async function runAppendIntegrity(io: CliIo, path: string, options: SecureCertGenerateOptions): Promise<void> {
+  const others = secureCertOptionsUsed({ ...options, appendIntegrity: undefined, configureDs: undefined });
+  if (others.length > 0) throw new UsageError(`--append-integrity works on an existing image; drop ${others.join(', ')}`);
+  if (options.format !== 'esp-secure-cert') throw new UsageError('--append-integrity is for --format esp-secure-cert (the TLV format)');
+  const file = await readBinFile(path);
+  if (file.format.format !== 'esp-secure-cert') throw new InputError(`${path}: not an esp_secure_cert TLV image (${file.format.description})`, { details: { path } });
+  const appended = appendIntegrity(file.bytes);
+  const output = options.output ?? path;
+  const holdsKey = storedCredentials(inspectSecureCert(appended.image).image).some((item) => item.type === 'key');
+  await writeFileAtomic(output, appended.image, { mode: holdsKey ? 0o600 : 0o644 });
+  printResult(
+    io,
+    options.json,
+    `wrote ${output}: ${appended.image.length} bytes, INTEGRITY/${appended.subtype} at ${hexOffset(appended.offset)} over the ${appended.offset} bytes before it, then the end marker ff ff 00 00`,
+    { output, format: 'esp-secure-cert', size: appended.image.length, integrity: { subtype: appended.subtype, offset: appended.offset } },
+  );
+}
