@@ -5,6 +5,7 @@ import type { CommandFamily } from './commands/command-types.js';
 import type { FlashFill } from './flash-fill.js';
 import type { ChipName } from './firmware-presets.js';
 import type { MfgContent } from './mfg-defaults.js';
+import type { PartitionInfo } from './partition-tables.js';
 
 /** Flash timing figures (used only when flash timing is enabled). */
 export interface FlashTimingOptions {
@@ -52,6 +53,11 @@ export interface EspAtEmulatorOptions {
   bootDelayMs?: number;
   /** See StartupMode. Default `boot`. */
   startup?: StartupMode;
+  /**
+   * Rows appended to the preset's at_customize table (a firmware built with a custom table, e.g.
+   * with an `esp_secure_cert` partition). Must not overlap the preset's rows. Default none.
+   */
+  extraPartitions?: readonly PartitionInfo[];
   /** Extra command families, added after (and overriding) the firmware's own. */
   extraCommands?: readonly CommandFamily[];
 }

@@ -150,7 +150,7 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
 
   constructor(options: EspAtEmulatorOptions = {}) {
     super();
-    this.preset = findPreset(options.chip ?? 'esp32', options.firmware);
+    this.preset = withExtraPartitions(findPreset(options.chip ?? 'esp32', options.firmware), options.extraPartitions ?? []);
     this.flash = new NorFlash(tableExtent(this.preset.partitions), options.fill ?? 'ff', options.seed ?? 1);
     if (options.flashImage) this.flash.load(options.flashImage);
     else if (this.preset.mfgNvs) this.resetMfg(options.mfg ?? 'default');
@@ -681,4 +681,16 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
     if (!p) throw new RangeError(`no partition "${label}" in the ${this.chip} ${this.firmware} table`);
     return p;
   }
+}
+
+/** The preset with `extra` rows appended to its table; overlapping rows are a configuration error. */
+function withExtraPartitions(preset: FirmwarePreset, extra: readonly PartitionInfo[]): FirmwarePreset {
+  if (extra.length === 0) return preset;
+  const rows = [...preset.partitions];
+  for (const row of extra) {
+    const clash = rows.find((p) => p.label === row.label || (row.offset < p.offset + p.size && p.offset < row.offset + row.size));
+    if (clash) throw new Error(`extra partition ${row.label} clashes with ${clash.label}`);
+    rows.push(Object.freeze({ ...row }));
+  }
+  return { ...preset, partitions: Object.freeze(rows) };
 }

@@ -21,7 +21,7 @@ export interface MockUrlOptions {
   boot: boolean;
 }
 
-const KNOWN = new Set(['fw', 'fill', 'seed', 'timing', 'id', 'state', 'boot', 'baud', 'bootms', 'erasems', 'pagems', 'mfg']);
+const KNOWN = new Set(['fw', 'fill', 'seed', 'timing', 'id', 'state', 'boot', 'baud', 'bootms', 'erasems', 'pagems', 'mfg', 'part']);
 
 function bad(url: URL | string, message: string): MockDeviceError {
   return new MockDeviceError('PORT_UNAVAILABLE', `${String(url)}: ${message}`);
@@ -93,6 +93,17 @@ export function parseMockUrl(input: URL | string): MockUrlOptions {
       case 'erasems':
         flashFigures.sectorEraseMs = number(url, rawKey, value, 0);
         break;
+      case 'part': {
+        // part=<label>:<type>:<subtype>:<offset>:<size>, numbers decimal or 0x hex; repeatable.
+        const fields = value.split(':');
+        const numbers = fields.slice(1).map((f) => Number(f));
+        if (fields.length !== 5 || !fields[0] || numbers.some((n) => !Number.isSafeInteger(n) || n < 0)) {
+          throw bad(url, `part must be <label>:<type>:<subtype>:<offset>:<size>, got "${value}"`);
+        }
+        const [type, subtype, offset, size] = numbers as [number, number, number, number];
+        emulator.extraPartitions = [...(emulator.extraPartitions ?? []), { label: fields[0], type, subtype, offset, size }];
+        break;
+      }
       case 'pagems':
         flashFigures.pageProgramMs = number(url, rawKey, value, 0);
         break;

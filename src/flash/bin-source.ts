@@ -8,7 +8,10 @@ import { InputError } from '../errors.js';
 import { encodePkiBin } from '../pki/bin-format.js';
 import { describeItem, perTypeIndexes, pkiTypeOfPartition, type PkiItem } from '../pki/types.js';
 import { validatePkiItems, type Finding, type ValidationResult } from '../pki/validate.js';
-import { loadPkiBinFile } from './bin-file.js';
+import { decodePkiBinFile, readBinFile } from './bin-file.js';
+import { isSecureCertFormat } from '../pki/detect-format.js';
+import { inspectSecureCert } from '../pki/secure-cert/inspect.js';
+import { storedCredentials, validateStoredCredentials } from '../pki/secure-cert/stored-credentials.js';
 import { PARTITION_DIR_EXTENSIONS, readCredentialFiles, readPartitionDir, type CredentialFileSpec } from './credential-files.js';
 
 export type BinSource =
@@ -20,6 +23,8 @@ export type BinSource =
   | { kind: 'dir'; root: string; partition: string };
 
 export interface PreparedBin {
+  /** What the bytes are: an ESP-AT PKI bin, or a whole esp_secure_cert partition image. */
+  format: 'atpki' | 'esp-secure-cert';
   bin: Buffer;
   items: PkiItem[];
   /** Undefined when validation was skipped. */
@@ -40,11 +45,16 @@ export async function prepareBin(source: BinSource, options: PrepareOptions = {}
   const validate = options.validate ?? true;
   let items: PkiItem[];
   let bin: Buffer | undefined;
+  let format: PreparedBin['format'] = 'atpki';
   const ignored: string[] = [];
   const notes: string[] = [];
   switch (source.kind) {
     case 'bin': {
-      const loaded = await loadPkiBinFile(source.path);
+      const file = await readBinFile(source.path);
+      if (isSecureCertFormat(file.format.format)) {
+        return prepareSecureCertImage(file.path, file.bytes, validate);
+      }
+      const loaded = decodePkiBinFile(file);
       items = loaded.bin.items.map((item) => ({ type: item.type, content: item.content, source: `${source.path}#${item.type}${item.id}` }));
       notes.push(...loaded.bin.warnings.map((w) => `${source.path}: ${w}`));
       // The file's own bytes, as given: only the bin itself (a read-back's 0xFF tail is dropped).
@@ -65,7 +75,23 @@ export async function prepareBin(source: BinSource, options: PrepareOptions = {}
   }
   const validation = validate ? validatePkiItems(items) : undefined;
   if (validation && validation.errors.length > 0) throw validationFailure(validation.errors, validation.warnings);
-  return { bin: bin ?? encodePkiBin(items), items, validation, ignored, notes };
+  return { format, bin: bin ?? encodePkiBin(items), items, validation, ignored, notes };
+}
+
+/**
+ * An esp_secure_cert partition image (TLV or legacy cust_flash) goes to its partition as it is, but
+ * only if every CRC, length and hash in it checks out.
+ */
+function prepareSecureCertImage(path: string, bytes: Buffer, validate: boolean): PreparedBin {
+  const inspection = inspectSecureCert(bytes);
+  if (!inspection.valid) {
+    const first = inspection.image.problems.find((problem) => problem.severity === 'error');
+    throw new InputError(`${path}: damaged esp_secure_cert image: ${first?.message ?? 'see at-pki inspect'}`, { details: { path } });
+  }
+  const items = storedCredentials(inspection.image);
+  const validation = validate ? validateStoredCredentials(items) : undefined;
+  if (validation && validation.errors.length > 0) throw validationFailure(validation.errors, validation.warnings);
+  return { format: 'esp-secure-cert', bin: bytes, items, validation, ignored: [], notes: [] };
 }
 
 /** One error: say it in the message. Several: count them; `details.errors` lists them all. */

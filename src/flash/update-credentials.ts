@@ -14,12 +14,13 @@ export type CredentialsUpdate = { storage: 'partitions'; report: UpdateReport } 
 export async function updateCredentials(
   module: EspAtModule,
   target: string,
-  credentials: { bin: Uint8Array; items: readonly PkiItem[] },
+  credentials: { bin: Uint8Array; items: readonly PkiItem[]; format?: 'atpki' | 'esp-secure-cert' },
   options: { signal?: AbortSignal; onEvent?: EventSink; force?: boolean } = {},
 ): Promise<CredentialsUpdate> {
   const signal = options.signal;
   const hasPartition = (await module.partitions({ signal })).some((p) => p.label === target);
-  if (!hasPartition && (await module.storageMode({ signal })) === 'mfg_nvs') {
+  // An esp_secure_cert image is a whole partition's content: it never goes into mfg_nvs keys.
+  if (!hasPartition && credentials.format !== 'esp-secure-cert' && (await module.storageMode({ signal })) === 'mfg_nvs') {
     const values = credentials.items.map((item) => item.content);
     return { storage: 'mfg_nvs', report: await updateMfgNamespace(module, target, values, options) };
   }

@@ -3,7 +3,7 @@
  * read back → report. The command people run by hand and factories script.
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { InputError, UsageError } from '../../errors.js';
 import { checkItemTypesFor, type BinSource } from '../../flash/bin-source.js';
 import type { MfgUpdateReport } from '../../flash/mfg-update.js';
 import { parseCredentialPairs } from '../../flash/credential-files.js';
@@ -49,7 +49,9 @@ earlier set are erased, values already there are not rewritten, and every writte
 The mode is detected from the module (an mfg_nvs partition and an answer to AT+SYSMFG?).
 
 Sources (one of):
-  --bin FILE             a PKI bin made by 'at-pki generate' or AtPKI.py (checked to be well-formed)
+  --bin FILE             a PKI bin made by 'at-pki generate' or AtPKI.py (checked to be well-formed), or
+                         for the esp_secure_cert partition an image made by 'generate --format esp-secure-cert'
+                         or configure_esp_secure_cert.py (every CRC and the integrity hash are checked)
   --from DIR             the files of DIR/<partition>/, sorted by name, typed by the partition name
   <type> <file> ...      as for 'at-pki generate'
   (none)                 the files of ./raw_data/<partition>/, ESP-AT's build convention
@@ -67,7 +69,8 @@ says what state the module was left in.`,
   command.action(async (label: string, items: string[], options: UpdateOptions) => {
     const source = sourceOf(label, items, options);
     const prepared = await prepareBinForCli(io, source, options.validate);
-    if (options.validate) checkItemTypesFor(label, prepared.items);
+    checkFormatFor(label, prepared.format);
+    if (options.validate && prepared.format === 'atpki') checkItemTypesFor(label, prepared.items);
     const outcome = await runOperation(io, { name: 'update', partition: label }, options, ({ module, emit, signal }) =>
       updateCredentials(module, label, prepared, { signal, onEvent: emit, force: options.force }),
     );
@@ -76,7 +79,7 @@ says what state the module was left in.`,
     const human =
       outcome.storage === 'mfg_nvs'
         ? `${describeMfgUpdate(outcome.report)} in ${seconds}`
-        : `${describeWrite(outcome.report, `the ${prepared.bin.length}-byte bin (${count})`)} in ${seconds}`;
+        : `${describeWrite(outcome.report, `the ${prepared.bin.length}-byte ${prepared.format === 'esp-secure-cert' ? 'esp_secure_cert image' : 'bin'} (${count})`)} in ${seconds}`;
     printResult(io, options.json, human, {
       storage: outcome.storage,
       ...outcome.report,
@@ -92,6 +95,18 @@ function describeMfgUpdate(report: MfgUpdateReport): string {
   const removed = report.removed.length ? `; erased stale ${report.removed.join(', ')}` : '';
   if (report.unchanged) return `mfg_nvs namespace ${report.namespace} already holds these ${report.keys.length} value(s): nothing written`;
   return `wrote ${written.join(', ')} in mfg_nvs namespace ${report.namespace} (${report.bytesWritten} bytes)${removed}; verified by reading back`;
+}
+
+/** The esp_secure_cert partition takes an esp_secure_cert image, and nothing else does. */
+function checkFormatFor(label: string, format: 'atpki' | 'esp-secure-cert'): void {
+  if (label === 'esp_secure_cert' && format !== 'esp-secure-cert') {
+    throw new InputError(
+      "the esp_secure_cert partition holds an esp_secure_cert image: build one with 'at-pki generate --format esp-secure-cert' and pass it with --bin",
+    );
+  }
+  if (format === 'esp-secure-cert' && label !== 'esp_secure_cert') {
+    throw new InputError(`this is an esp_secure_cert image; it belongs in the esp_secure_cert partition, not ${label}`);
+  }
 }
 
 function sourceOf(label: string, items: readonly string[], options: UpdateOptions): BinSource {
