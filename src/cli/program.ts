@@ -8,6 +8,7 @@
  * - give every command examples and the exit codes with addExamples().
  */
 import { Command } from 'commander';
+import { registerDaemon } from './commands/daemon.js';
 import { registerErase } from './commands/erase.js';
 import { registerExtract } from './commands/extract.js';
 import { registerGenerate } from './commands/generate.js';
@@ -15,6 +16,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerMfg } from './commands/mfg.js';
 import { registerPartitions } from './commands/partitions.js';
 import { registerRead } from './commands/read.js';
+import { registerStatus } from './commands/status.js';
 import { registerUpdate } from './commands/update.js';
 import { registerWrite } from './commands/write.js';
 import type { CliIo } from './io.js';
@@ -34,6 +36,8 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerGenerate,
   registerInspect,
   registerExtract,
+  registerDaemon,
+  registerStatus,
 ];
 
 export function createProgram(io: CliIo): Command {

@@ -1,0 +1,156 @@
+/**
+ * Where the API listens: a unix socket (mode 0600 — file permissions are the access control) and,
+ * optionally, a loopback TCP port on which every request needs `Authorization: Bearer <token>`.
+ *
+ * A socket file left behind by a daemon that died is removed; one that still answers means another
+ * daemon is running, and starting fails. A path that exists but is not a socket is never removed.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { lstat, chmod, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { PortError } from '../../errors.js';
+import { RequestError } from '../errors.js';
+import { sendError } from './http.js';
+import type { RequestHandler } from './router.js';
+
+export interface ApiServerOptions {
+  socket?: string;
+  tcp?: { host: string; port: number };
+  /** Required on TCP. */
+  token?: string;
+  handler: RequestHandler;
+}
+
+export class ApiServer {
+  readonly #servers: Server[];
+  readonly socketPath: string | undefined;
+  /** The TCP address actually bound (port 0 picks one). */
+  readonly tcpAddress: { host: string; port: number } | undefined;
+
+  private constructor(servers: Server[], socketPath: string | undefined, tcpAddress: { host: string; port: number } | undefined) {
+    this.#servers = servers;
+    this.socketPath = socketPath;
+    this.tcpAddress = tcpAddress;
+  }
+
+  static async listen(options: ApiServerOptions): Promise<ApiServer> {
+    const servers: Server[] = [];
+    try {
+      let socketPath: string | undefined;
+      if (options.socket !== undefined) {
+        await clearStaleSocket(options.socket);
+        const server = createServer((req, res) => void options.handler(req, res));
+        servers.push(server);
+        await listenOnSocket(server, options.socket);
+        socketPath = options.socket;
+      }
+      let tcpAddress: { host: string; port: number } | undefined;
+      if (options.tcp) {
+        const token = options.token;
+        if (token === undefined) throw new PortError('a TCP listener needs a token');
+        const check = tokenChecker(token);
+        const server = createServer((req, res) => {
+          if (!check(req)) {
+            sendError(res, new RequestError(401, 'UNAUTHORIZED', 'send Authorization: Bearer <token> (api.token of the daemon)'));
+            return;
+          }
+          void options.handler(req, res);
+        });
+        servers.push(server);
+        tcpAddress = await listenOnTcp(server, options.tcp.host, options.tcp.port);
+      }
+      return new ApiServer(servers, socketPath, tcpAddress);
+    } catch (error) {
+      await Promise.all(servers.map((server) => closeServer(server)));
+      throw error;
+    }
+  }
+
+  /** Stop listening, drop open connections (event streams included), remove the socket file. */
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map((server) => closeServer(server)));
+    if (this.socketPath) await unlink(this.socketPath).catch(() => {});
+  }
+}
+
+async function clearStaleSocket(path: string): Promise<void> {
+  let info;
+  try {
+    info = await lstat(path);
+  } catch {
+    return;
+  }
+  if (!info.isSocket()) throw new PortError(`${path} exists and is not a socket; refusing to replace it (api.socket)`, { details: { path } });
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new PortError(`another daemon is listening on ${path}`, { details: { path } });
+  await unlink(path);
+}
+
+async function listenOnSocket(server: Server, path: string): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // The socket file is created with the process umask: make it 0600 from the start (no window in
+      // which another user could connect). bind() happens synchronously inside listen(), so the umask
+      // is restored before anything else in the process runs; chmod as well for odd file systems.
+      const previous = process.umask(0o177);
+      try {
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      } finally {
+        process.umask(previous);
+      }
+    });
+  } catch (error) {
+    throw new PortError(`cannot listen on ${path}: ${(error as Error).message}`, { details: { path } });
+  }
+  await chmod(path, 0o600);
+}
+
+async function listenOnTcp(server: Server, host: string, port: number): Promise<{ host: string; port: number }> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    throw new PortError(`cannot listen on ${host}:${port}: ${(error as Error).message}`, { details: { host, port } });
+  }
+  const address = server.address();
+  return { host, port: typeof address === 'object' && address ? address.port : port };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** Compares hashes of the two tokens with timingSafeEqual (equal lengths, no early exit). */
+function tokenChecker(token: string): (req: IncomingMessage) => boolean {
+  const expected = createHash('sha256').update(token).digest();
+  return (req) => {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer (\S+)$/i.exec(header);
+    if (!match) return false;
+    return timingSafeEqual(createHash('sha256').update(match[1]!).digest(), expected);
+  };
+}
