@@ -123,3 +123,16 @@ export function checkItemTypesFor(target: string, items: readonly PkiItem[]): vo
     { details: { target, expected, found: item.type } },
   );
 }
+
+/** The esp_secure_cert partition takes an esp_secure_cert image, and nothing else does. */
+export function checkImageFormatFor(target: string, format: PreparedBin['format']): void {
+  if (target === 'esp_secure_cert' && format !== 'esp-secure-cert') {
+    throw new InputError(
+      "the esp_secure_cert partition holds an esp_secure_cert image: build one with 'at-pki generate --format esp-secure-cert' and pass it as a bin file",
+      { details: { target, format } },
+    );
+  }
+  if (format === 'esp-secure-cert' && target !== 'esp_secure_cert') {
+    throw new InputError(`this is an esp_secure_cert image; it belongs in the esp_secure_cert partition, not ${target}`, { details: { target, format } });
+  }
+}

@@ -127,7 +127,7 @@ export async function resolveJobSource(source: JobSource, options: ResolveBinOpt
         if (errors && errors.length > 0) throw validationError(errors, (error as InputError).details.warnings as Finding[]);
         throw error;
       }
-      const format = (prepared as { format?: string }).format === 'esp-secure-cert' ? 'esp-secure-cert' : 'atpki';
+      const format = prepared.format;
       const warnings = [...prepared.notes, ...(prepared.validation?.warnings.map((finding) => finding.message) ?? [])];
       const credentials: Credentials = { bin: Buffer.from(prepared.bin), items: ownedItems(prepared.items), format };
       prepared.bin.fill(0);

@@ -5,6 +5,7 @@
  * read outside the partition. Every refusal is a RequestError (4xx) or an InputError (400): no request
  * that fails here can reach a module.
  */
+import { checkImageFormatFor, checkItemTypesFor } from '../flash/bin-source.js';
 import { keysFor } from '../flash/mfg-update.js';
 import type { StorageMode } from '../flash/module.js';
 import type { Partition } from '../flash/partition-table.js';
@@ -77,7 +78,7 @@ export async function prepareJob(body: unknown, context: JobRequestContext): Pro
       });
       const { credentials } = resolved;
       try {
-        checkTarget(request.type, request.partition, credentials, partition, namespaceUpdate);
+        checkTarget(request.type, request.partition, credentials, partition, namespaceUpdate, request.validate ?? true);
       } catch (error) {
         wipeCredentials(credentials);
         throw error;
@@ -174,12 +175,18 @@ function jobSource(value: unknown): JobSource {
 }
 
 /** Does what the job carries fit where it goes? (Only what is known about the module is checked.) */
-function checkTarget(type: 'update' | 'verify', target: string, credentials: Credentials, partition: Partition | undefined, namespaceUpdate: boolean): void {
+function checkTarget(
+  type: 'update' | 'verify',
+  target: string,
+  credentials: Credentials,
+  partition: Partition | undefined,
+  namespaceUpdate: boolean,
+  validate: boolean,
+): void {
   const { bin, format } = credentials;
-  if (target === 'esp_secure_cert' && format !== 'esp-secure-cert') {
-    bad('source', "the esp_secure_cert partition holds an esp_secure_cert image (at-pki generate --format esp-secure-cert), given as a bin file source");
-  }
-  if (format === 'esp-secure-cert' && target !== 'esp_secure_cert') bad('partition', `an esp_secure_cert image belongs in the esp_secure_cert partition, not ${target}`);
+  // The same rules as the CLI's update (InputError → 400 BAD_INPUT).
+  checkImageFormatFor(target, format);
+  if (validate && format === 'atpki') checkItemTypesFor(target, credentials.items);
   if (namespaceUpdate) {
     keysFor(target, credentials.items.length); // InputError (400) for a name that is not a PKI namespace
     return;

@@ -3,8 +3,8 @@
  * read back → report. The command people run by hand and factories script.
  */
 import type { Command } from 'commander';
-import { InputError, UsageError } from '../../errors.js';
-import { checkItemTypesFor, type BinSource } from '../../flash/bin-source.js';
+import { UsageError } from '../../errors.js';
+import { checkImageFormatFor, checkItemTypesFor, type BinSource } from '../../flash/bin-source.js';
 import type { MfgUpdateReport } from '../../flash/mfg-update.js';
 import { parseCredentialPairs } from '../../flash/credential-files.js';
 import { updateCredentials } from '../../flash/update-credentials.js';
@@ -69,7 +69,7 @@ says what state the module was left in.`,
   command.action(async (label: string, items: string[], options: UpdateOptions) => {
     const source = sourceOf(label, items, options);
     const prepared = await prepareBinForCli(io, source, options.validate);
-    checkFormatFor(label, prepared.format);
+    checkImageFormatFor(label, prepared.format);
     if (options.validate && prepared.format === 'atpki') checkItemTypesFor(label, prepared.items);
     const outcome = await runOperation(io, { name: 'update', partition: label }, options, ({ module, emit, signal }) =>
       updateCredentials(module, label, prepared, { signal, onEvent: emit, force: options.force }),
@@ -95,18 +95,6 @@ function describeMfgUpdate(report: MfgUpdateReport): string {
   const removed = report.removed.length ? `; erased stale ${report.removed.join(', ')}` : '';
   if (report.unchanged) return `mfg_nvs namespace ${report.namespace} already holds these ${report.keys.length} value(s): nothing written`;
   return `wrote ${written.join(', ')} in mfg_nvs namespace ${report.namespace} (${report.bytesWritten} bytes)${removed}; verified by reading back`;
-}
-
-/** The esp_secure_cert partition takes an esp_secure_cert image, and nothing else does. */
-function checkFormatFor(label: string, format: 'atpki' | 'esp-secure-cert'): void {
-  if (label === 'esp_secure_cert' && format !== 'esp-secure-cert') {
-    throw new InputError(
-      "the esp_secure_cert partition holds an esp_secure_cert image: build one with 'at-pki generate --format esp-secure-cert' and pass it with --bin",
-    );
-  }
-  if (format === 'esp-secure-cert' && label !== 'esp_secure_cert') {
-    throw new InputError(`this is an esp_secure_cert image; it belongs in the esp_secure_cert partition, not ${label}`);
-  }
 }
 
 function sourceOf(label: string, items: readonly string[], options: UpdateOptions): BinSource {
