@@ -2,6 +2,7 @@
  * Construction options of EspAtEmulator, with their defaults in one place.
  */
 import type { CommandFamily } from './commands/command-types.js';
+import type { FaultOptions } from './faults/fault-options.js';
 import type { FlashFill } from './flash-fill.js';
 import type { ChipName } from './firmware-presets.js';
 import type { MfgContent } from './mfg-defaults.js';
@@ -60,6 +61,12 @@ export interface EspAtEmulatorOptions {
   extraPartitions?: readonly PartitionInfo[];
   /** Extra command families, added after (and overriding) the firmware's own. */
   extraCommands?: readonly CommandFamily[];
+  /**
+   * Seeded faults on the line and in the module (drop, corrupt, busy, error, silent, reset,
+   * disconnect, powerCut), each a probability or at chosen bytes/commands — see README "Faults".
+   * Same as `setFaults()` after construction. Default none.
+   */
+  faults?: FaultOptions;
 }
 
 export const DEFAULT_BAUD_RATE = 115200;

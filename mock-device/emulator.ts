@@ -27,7 +27,9 @@ import {
   DEFAULT_SECTOR_ERASE_MS,
   type EspAtEmulatorOptions,
 } from './emulator-options.js';
-import type { FaultInjector } from './fault-injection.js';
+import type { CommandFault, FaultInjector, ResetFault } from './fault-injection.js';
+import type { FaultOptions } from './faults/fault-options.js';
+import { RandomFaults } from './faults/random-faults.js';
 import { findPreset, type ChipName, type FirmwarePreset } from './firmware-presets.js';
 import { defaultMfgContent, type MfgContent } from './mfg-defaults.js';
 import {
@@ -39,7 +41,7 @@ import {
   type MfgKeyInfo,
   type MfgValueType,
 } from './mfg-store.js';
-import { NorFlash, pagesSpanned, sectorsSpanned } from './nor-flash.js';
+import { FlashInterrupted, NorFlash, pagesSpanned, sectorsSpanned } from './nor-flash.js';
 import { MFG_NVS_LABEL, tableExtent, type PartitionInfo } from './partition-tables.js';
 import {
   BUSY_LINE,
@@ -114,6 +116,8 @@ interface RawReception {
   parts: Buffer[];
   leftover: 'parse' | 'busy';
   resolve: (data: Buffer) => void;
+  /** Fault: reset once more than this many bytes have arrived. */
+  resetAfter?: number;
 }
 
 /** Whether mfg_nvs holds a usable store: `none` = legacy firmware without mfg_nvs. */
@@ -146,6 +150,8 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
   private readonly commandTimers = new Set<NodeJS.Timeout>();
   private bootTimer: NodeJS.Timeout | undefined;
   private faults: FaultInjector | undefined;
+  /** A reset fault armed for the running command (cleared by any restart). */
+  private pendingReset: ResetFault | undefined;
   private disposed = false;
 
   constructor(options: EspAtEmulatorOptions = {}) {
@@ -168,6 +174,8 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
     const lineTiming = options.lineTiming ?? false;
     this.tx = new UartTx((chunk) => this.transmit(chunk), () => this.uart.baudRate, lineTiming);
     this.rx = new UartRx((chunk) => this.onWireChunk(chunk), () => this.uart.baudRate, lineTiming);
+    this.flash.interruptHook = (operation, address, length) => this.pendingReset?.flashCut?.(operation, address, length);
+    if (options.faults) this.setFaults(options.faults);
 
     const startup = options.startup ?? 'boot';
     if (startup !== 'off') this.powerOn({ announce: startup === 'boot' });
@@ -224,6 +232,18 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
 
   setFaultInjector(injector: FaultInjector | undefined): void {
     this.faults = injector;
+  }
+
+  /** The installed fault injector (a RandomFaults when set from `faults` options). */
+  get faultInjector(): FaultInjector | undefined {
+    return this.faults;
+  }
+
+  /** Install seeded random/scheduled faults (mock-device/faults); undefined removes them. */
+  setFaults(options: FaultOptions | undefined): RandomFaults | undefined {
+    const faults = options ? new RandomFaults(options) : undefined;
+    this.setFaultInjector(faults);
+    return faults;
   }
 
   // ---------------------------------------------------------------- power
@@ -479,13 +499,31 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
     if (text.length === 0) return false;
     this.currentState = 'busy';
     const epoch = this.epoch;
-    this.faults?.onCommand?.(text);
+    const fault = this.faults?.onCommand?.(text) ?? undefined;
     this.emit('command', text);
+    if (fault?.kind === 'reset') this.pendingReset = fault;
     // Run on a later turn: input that arrives before the handler reaches its prompt is busy input.
     setImmediate(() => {
-      if (epoch === this.epoch) void this.runCommand(text, epoch);
+      if (epoch !== this.epoch) return;
+      if (fault && fault.kind !== 'reset') this.misbehave(fault);
+      else void this.runCommand(text, epoch);
     });
     return true;
+  }
+
+  /** A command fault instead of the command: busy / ERROR / nothing / unplugged. */
+  private misbehave(fault: Exclude<CommandFault, ResetFault>): void {
+    if (fault.kind === 'disconnect') {
+      this.unplug();
+      return;
+    }
+    this.currentState = 'command';
+    if (fault.kind === 'error') this.tx.send(RESULT_ERROR);
+    if (fault.kind === 'busy') {
+      this.stats.busyReplies++;
+      if (this.syslog) this.tx.send(errorCodeLine(ErrorCode.BUSY));
+      this.tx.send(BUSY_LINE);
+    }
   }
 
   private async runCommand(text: string, epoch: number): Promise<void> {
@@ -494,11 +532,22 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
     let result: CommandResult;
     try {
       result = await this.dispatch(ctx, text);
-    } catch {
+    } catch (error) {
+      if (error instanceof FlashInterrupted && epoch === this.epoch) {
+        // A reset fault cut the erase/program short: flash keeps what was done, the module reboots.
+        this.notifyFlashChanged();
+        this.reset();
+        return;
+      }
       // A handler bug must not wedge the emulator in "busy".
       result = 'ERROR';
     }
     if (epoch !== this.epoch) return;
+    if (this.pendingReset) {
+      // A reset fault that did not strike earlier: after the work, before the answer.
+      this.reset();
+      return;
+    }
     // The receiver returns to command mode before the result is printed.
     this.currentState = 'command';
     this.tx.send(result === 'OK' ? RESULT_OK : RESULT_ERROR);
@@ -557,7 +606,8 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
           if (length > 0) {
             // Raw mode first, prompt second: anything sent after seeing the prompt is data.
             const leftover = options?.leftover ?? 'parse';
-            this.raw = { needed: length, received: 0, parts: [], leftover, resolve };
+            const resetAfter = this.pendingReset?.afterDataBytes?.(length);
+            this.raw = { needed: length, received: 0, parts: [], leftover, resolve, resetAfter };
             this.currentState = 'raw';
           }
           this.tx.send(prompt);
@@ -584,6 +634,10 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
 
   private feedRaw(chunk: Buffer): void {
     const raw = this.raw!;
+    if (raw.resetAfter !== undefined && raw.received + chunk.length > raw.resetAfter) {
+      this.reset();
+      return;
+    }
     const missing = raw.needed - raw.received;
     if (chunk.length < missing) {
       raw.parts.push(chunk);
@@ -643,6 +697,7 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
     this.commandTimers.clear();
     this.raw = undefined;
     this.leftover = undefined;
+    this.pendingReset = undefined;
     this.line = [];
     this.lineOverflow = false;
     this.previousByte = -1;

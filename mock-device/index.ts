@@ -34,11 +34,13 @@ export { MfgStore, MfgType, decodeNumber, encodeNumber, truncateNumber } from '.
 export type { MfgItem, MfgKeyInfo, MfgNumericType, MfgValueType } from './mfg-store.js';
 export { MFG_CONTENTS, defaultMfgContent } from './mfg-defaults.js';
 export type { MfgContent, MfgSeedEntry } from './mfg-defaults.js';
-export type { FaultInjector } from './fault-injection.js';
+export type { CommandFault, FaultInjector, ResetFault } from './fault-injection.js';
+export * from './faults/index.js';
 export { CHIP_NAMES, FIRMWARE_PRESETS, findPreset, isChipName } from './firmware-presets.js';
 export type { ChipName, FirmwarePreset } from './firmware-presets.js';
 export * from './partition-tables.js';
-export { NorFlash, PAGE_SIZE, SECTOR_SIZE } from './nor-flash.js';
+export { FlashInterrupted, NorFlash, PAGE_SIZE, SECTOR_SIZE } from './nor-flash.js';
+export type { FlashCut, FlashOperation } from './nor-flash.js';
 export type { FlashFill } from './flash-fill.js';
 export { createEmulator, emulatorIds, getEmulator, removeEmulator, resetEmulators } from './emulator-registry.js';
 export { createMockTransport, MockTransport } from './in-process-transport.js';

@@ -5,6 +5,7 @@
  */
 import type { EspAtEmulatorOptions, FlashTimingOptions } from './emulator-options.js';
 import { MockDeviceError } from './errors.js';
+import { parseFaultSpec } from './faults/fault-options.js';
 import { FLASH_FILLS, type FlashFill } from './flash-fill.js';
 import { CHIP_NAMES, findPreset, isChipName, type ChipName } from './firmware-presets.js';
 import { MFG_CONTENTS, type MfgContent } from './mfg-defaults.js';
@@ -21,7 +22,7 @@ export interface MockUrlOptions {
   boot: boolean;
 }
 
-const KNOWN = new Set(['fw', 'fill', 'seed', 'timing', 'id', 'state', 'boot', 'baud', 'bootms', 'erasems', 'pagems', 'mfg', 'part']);
+const KNOWN = new Set(['fw', 'fill', 'seed', 'timing', 'id', 'state', 'boot', 'baud', 'bootms', 'erasems', 'pagems', 'mfg', 'part', 'faults', 'faultseed']);
 
 function bad(url: URL | string, message: string): MockDeviceError {
   return new MockDeviceError('PORT_UNAVAILABLE', `${String(url)}: ${message}`);
@@ -106,6 +107,17 @@ export function parseMockUrl(input: URL | string): MockUrlOptions {
       }
       case 'pagems':
         flashFigures.pageProgramMs = number(url, rawKey, value, 0);
+        break;
+      case 'faults':
+        // faults=drop:0.001,busy:0.01,reset~SYSFLASH=1@2 (README "Faults"); faultSeed= seeds them.
+        try {
+          emulator.faults = { ...parseFaultSpec(value), seed: emulator.faults?.seed };
+        } catch (error) {
+          throw bad(url, (error as Error).message);
+        }
+        break;
+      case 'faultseed':
+        emulator.faults = { ...emulator.faults, seed: Math.trunc(number(url, rawKey, value, 0)) };
         break;
     }
   }

@@ -8,8 +8,34 @@ import { fillFlash, type FlashFill } from './flash-fill.js';
 export const SECTOR_SIZE = 4096;
 export const PAGE_SIZE = 256;
 
+export type FlashOperation = 'erase' | 'program';
+
+/**
+ * How far an interrupted erase/program got (a reset or power loss): the first `done` bytes were
+ * completed; for an erase, the next `torn.length` bytes got the bits set in `torn` back to 1.
+ */
+export interface FlashCut {
+  done: number;
+  torn?: Uint8Array;
+}
+
+/** Thrown by erase/program when the interrupt hook cut them short (the module must reset now). */
+export class FlashInterrupted extends Error {
+  constructor(
+    readonly operation: FlashOperation,
+    readonly address: number,
+    readonly length: number,
+    readonly done: number,
+  ) {
+    super(`flash ${operation} at 0x${address.toString(16)}+${length} interrupted after ${done} bytes`);
+    this.name = 'FlashInterrupted';
+  }
+}
+
 export class NorFlash {
   private image: Buffer;
+  /** Fault hook: asked before every erase/program; a FlashCut stops it part-way and throws FlashInterrupted. */
+  interruptHook: ((operation: FlashOperation, address: number, length: number) => FlashCut | undefined) | undefined;
 
   constructor(size: number, fill: FlashFill = 'ff', seed = 1) {
     this.image = Buffer.alloc(size);
@@ -29,13 +55,25 @@ export class NorFlash {
   /** NOR program: AND `data` onto the existing bytes. */
   program(address: number, data: Uint8Array): void {
     this.checkRange(address, data.length);
-    for (let i = 0; i < data.length; i++) this.image[address + i]! &= data[i]!;
+    const cut = this.interruptHook?.('program', address, data.length);
+    const end = cut ? Math.max(0, Math.min(data.length, cut.done)) : data.length;
+    for (let i = 0; i < end; i++) this.image[address + i]! &= data[i]!;
+    if (cut) throw new FlashInterrupted('program', address, data.length, end);
   }
 
   /** Erase to 0xFF. Callers enforce sector alignment where the firmware does. */
   erase(address: number, length: number): void {
     this.checkRange(address, length);
-    this.image.fill(0xff, address, address + length);
+    const cut = this.interruptHook?.('erase', address, length);
+    if (!cut) {
+      this.image.fill(0xff, address, address + length);
+      return;
+    }
+    const done = Math.max(0, Math.min(length, cut.done));
+    this.image.fill(0xff, address, address + done);
+    const torn = cut.torn ?? new Uint8Array(0);
+    for (let i = 0; i < torn.length && done + i < length; i++) this.image[address + done + i]! |= torn[i]!;
+    throw new FlashInterrupted('erase', address, length, done);
   }
 
   /** Replace bytes outright (no NOR rules): for tests and fixtures that set up content. */
