@@ -95,3 +95,24 @@ export class VerifyError extends AtPkiError {
 export function exitCodeOf(error: unknown): 1 | 2 {
   return error instanceof AtPkiError ? error.exitCode : 1;
 }
+
+const BY_CODE: Record<ErrorCode, new (message: string, options?: AtPkiErrorOptions) => AtPkiError> = {
+  USAGE: UsageError,
+  BAD_INPUT: InputError,
+  PORT_UNAVAILABLE: PortError,
+  TIMEOUT: TimeoutError,
+  ABORTED: AbortedError,
+  DISCONNECTED: DisconnectedError,
+  DEVICE_ERROR: DeviceError,
+  PROTOCOL: ProtocolError,
+  VERIFY_FAILED: VerifyError,
+};
+
+/**
+ * Rebuild an error that crossed a process boundary as `{code, message, details}` (the daemon's
+ * job results), so it keeps its class and exit code. Unknown codes become a DeviceError.
+ */
+export function errorFromRecord(record: { code: string; message: string; details?: Record<string, unknown> }): AtPkiError {
+  const ErrorClass = (BY_CODE as Record<string, (typeof BY_CODE)[ErrorCode] | undefined>)[record.code] ?? DeviceError;
+  return new ErrorClass(record.message, { details: { ...record.details, code: record.code } });
+}

@@ -2,17 +2,20 @@
  * `at-pki update --port URL <partition> [source]`: generate → validate → compare → erase → write →
  * read back → report. The command people run by hand and factories script.
  */
-import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
-import { checkImageFormatFor, checkItemTypesFor, type BinSource } from '../../flash/bin-source.js';
+import { Option, type Command } from 'commander';
+import { errorFromRecord, UsageError } from '../../errors.js';
+import { checkImageFormatFor, checkItemTypesFor, type BinSource, type PreparedBin } from '../../flash/bin-source.js';
 import type { MfgUpdateReport } from '../../flash/mfg-update.js';
 import { parseCredentialPairs } from '../../flash/credential-files.js';
-import { updateCredentials } from '../../flash/update-credentials.js';
+import { updateCredentials, type CredentialsUpdate } from '../../flash/update-credentials.js';
+import type { JobSource } from '../../station/api-types.js';
+import { StationClient } from '../../station/client.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
 import type { CliIo } from '../io.js';
 import { runOperation } from '../operation-runner.js';
 import { addExamples, printResult } from '../output.js';
 import { prepareBinForCli } from '../prepare-bin.js';
+import { humanReporter, jsonReporter } from '../progress-reporter.js';
 import { describeWrite } from '../write-report.js';
 
 interface UpdateOptions extends DeviceOptions {
@@ -20,6 +23,9 @@ interface UpdateOptions extends DeviceOptions {
   from?: string;
   force?: boolean;
   validate: boolean;
+  /** Submit to this running daemon instead of opening the port (then --port is the daemon's port name). */
+  daemon?: string;
+  token?: string;
 }
 
 export function registerUpdate(program: Command, io: CliIo): void {
@@ -37,7 +43,9 @@ export function registerUpdate(program: Command, io: CliIo): void {
     .option('--bin <file>', 'write this ready-made PKI bin')
     .option('--from <dir>', 'take the files of <dir>/<partition>/ (default when no source is given: ./raw_data)')
     .option('-f, --force', 'erase and rewrite even if the module already holds this bin')
-    .option('--no-validate', 'skip certificate/key validation');
+    .option('--no-validate', 'skip certificate/key validation')
+    .addOption(new Option('-d, --daemon <address>', "submit the job to a running 'at-pki daemon' (its socket path or http://127.0.0.1:PORT); --port is then one of its port names").env('AT_PKI_DAEMON'))
+    .addOption(new Option('--token <token>', 'bearer token for a daemon on TCP').env('AT_PKI_TOKEN'));
   addDeviceOptions(command);
   command.addHelpText(
     'after',
@@ -65,15 +73,18 @@ says what state the module was left in.`,
     'at-pki update --port /dev/ttyUSB0 client_cert --bin client_cert.bin',
     'at-pki update --port /dev/ttyUSB0 client_key key device.key',
     'at-pki update --port mock://esp32c3 client_ca --from raw_data --json',
+    'at-pki update --daemon /run/at-pki/api.sock --port bay1 client_cert --from raw_data',
   ]);
   command.action(async (label: string, items: string[], options: UpdateOptions) => {
     const source = sourceOf(label, items, options);
     const prepared = await prepareBinForCli(io, source, options.validate);
     checkImageFormatFor(label, prepared.format);
     if (options.validate && prepared.format === 'atpki') checkItemTypesFor(label, prepared.items);
-    const outcome = await runOperation(io, { name: 'update', partition: label }, options, ({ module, emit, signal }) =>
-      updateCredentials(module, label, prepared, { signal, onEvent: emit, force: options.force }),
-    );
+    const outcome = options.daemon
+      ? await submitToDaemon(io, options, label, source, prepared)
+      : await runOperation(io, { name: 'update', partition: label }, options, ({ module, emit, signal }) =>
+          updateCredentials(module, label, prepared, { signal, onEvent: emit, force: options.force }),
+        );
     const count = `${prepared.items.length} item${prepared.items.length === 1 ? '' : 's'}`;
     const seconds = `${(outcome.report.durationMs / 1000).toFixed(1)} s`;
     const human =
@@ -88,6 +99,46 @@ says what state the module was left in.`,
       warnings: prepared.validation?.warnings ?? [],
     });
   });
+}
+
+/**
+ * The same update through a running daemon, which owns the port: the bin is built and validated here,
+ * sent inline, and the daemon's event stream is shown exactly like local progress.
+ */
+async function submitToDaemon(io: CliIo, options: UpdateOptions, label: string, source: BinSource, prepared: PreparedBin): Promise<CredentialsUpdate> {
+  if (prepared.format === 'esp-secure-cert') {
+    throw new UsageError("esp_secure_cert images go to a daemon as a file source (POST /jobs with source kind 'bin'); --daemon sends PKI credentials only");
+  }
+  const reporter = options.json ? jsonReporter(io) : humanReporter(io);
+  const client = new StationClient({ daemon: options.daemon!, token: options.token });
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new Error('interrupted (Ctrl-C); the job goes on in the daemon'));
+  process.once('SIGINT', onSignal);
+  try {
+    const jobSource: JobSource =
+      source.kind === 'bin'
+        ? { kind: 'inline-bin', base64: prepared.bin.toString('base64') }
+        : { kind: 'items', items: prepared.items.map((item) => ({ type: item.type, base64: Buffer.from(item.content).toString('base64') })) };
+    const { id, end } = await client.runJob(
+      { type: 'update', port: options.port, partition: label, source: jobSource, force: options.force ?? false, validate: options.validate },
+      (event) => {
+        // The end record is printed below, as for a local update.
+        if (event.type === 'progress' || event.type === 'log') reporter.event(event);
+        else if (event.type === 'begin' && options.json) io.stdout(`${JSON.stringify(event)}\n`);
+      },
+      { signal: controller.signal },
+    );
+    if (!end.ok) {
+      const error = errorFromRecord(end.error);
+      error.message = `daemon job ${id}: ${error.message}`;
+      throw error;
+    }
+    // The daemon's result is the same report, with the storage mode beside it.
+    return { storage: end.result.storage, report: end.result } as unknown as CredentialsUpdate;
+  } finally {
+    reporter.stop();
+    process.off('SIGINT', onSignal);
+  }
 }
 
 function describeMfgUpdate(report: MfgUpdateReport): string {
