@@ -1,7 +1,9 @@
-import { InputError } from '../errors.js';
-import type { EventSink } from './events.js';
+import { AtPkiError, InputError } from '../errors.js';
+import { ignoreEvents, type EventSink } from './events.js';
 import type { EspAtModule } from './module.js';
-import { SECTOR_SIZE } from './partition-table.js';
+import { type Partition, SECTOR_SIZE } from './partition-table.js';
+import { readRange } from './read-range.js';
+import { eraseRange } from './sysflash.js';
 import { writeImage, type WriteReport } from './write-image.js';
 
 export interface UpdateOptions {
@@ -19,8 +21,10 @@ export interface UpdateReport extends WriteReport {
 /**
  * Put a bin at the start of a partition: check it exists and the bin fits → compare with what the module
  * holds and stop if it is the same → erase only the sectors that need it → write → read back and
- * compare. When anything changes, the sectors after the bin are erased too, so the partition ends up
- * holding exactly the bin followed by 0xFF (no stale item of an older, longer bin survives).
+ * compare. The partition ends up holding exactly the bin followed by 0xFF (no stale item of an older,
+ * longer bin survives): the bin's last sector is compared and written whole (bin, then 0xFF), the
+ * sectors after it are erased whenever anything changes, and when nothing changed they are read to
+ * make sure they are erased (an earlier run may have been cut off before erasing them).
  */
 export async function updatePartition(module: EspAtModule, label: string, bin: Uint8Array, options: UpdateOptions = {}): Promise<UpdateReport> {
   const started = performance.now();
@@ -34,12 +38,46 @@ export async function updatePartition(module: EspAtModule, label: string, bin: U
       details: { partition: label, binBytes: bin.length, partitionSize: partition.size, deviceState: 'unchanged' },
     });
   }
-  const tailStart = Math.ceil(image.length / SECTOR_SIZE) * SECTOR_SIZE;
-  const report = await writeImage(module.session, partition, 0, image, {
+  const tailStart = Math.min(partition.size, Math.ceil(image.length / SECTOR_SIZE) * SECTOR_SIZE);
+  const desired = Buffer.alloc(tailStart, 0xff);
+  desired.set(image);
+  const tail = { offset: tailStart, length: Math.max(0, partition.size - tailStart) };
+  let report = await writeImage(module.session, partition, 0, desired, {
     signal: options.signal,
     onEvent: options.onEvent,
     force: options.force,
-    eraseAfter: { offset: tailStart, length: Math.max(0, partition.size - tailStart) },
+    eraseAfter: tail,
   });
-  return { ...report, partitionSize: partition.size, durationMs: Math.round(performance.now() - started) };
+  if (report.unchanged && tail.length > 0) report = await eraseStaleTail(module, partition, tail, report, options);
+  return { ...report, length: image.length, partitionSize: partition.size, durationMs: Math.round(performance.now() - started) };
+}
+
+/** The bin is there already: make sure only 0xFF follows it, erasing the rest of the partition if not. */
+async function eraseStaleTail(
+  module: EspAtModule,
+  partition: Partition,
+  tail: { offset: number; length: number },
+  report: WriteReport,
+  options: UpdateOptions,
+): Promise<WriteReport> {
+  const emit = options.onEvent ?? ignoreEvents;
+  const rest = await readRange(module.session, partition, tail.offset, tail.length, {
+    signal: options.signal,
+    onProgress: (done) => emit({ type: 'progress', phase: 'compare', done, total: tail.length, unit: 'bytes' }),
+  });
+  const bytesRead = report.bytesRead + rest.length;
+  if (rest.every((byte) => byte === 0xff)) return { ...report, bytesRead };
+  const sectors = tail.length / SECTOR_SIZE;
+  emit({ type: 'log', level: 'warn', message: `${partition.label} holds the bin, but stale bytes follow it; erasing the rest of the partition` });
+  emit({ type: 'progress', phase: 'erase', done: 0, total: sectors, unit: 'sectors' });
+  try {
+    await eraseRange(module.session, partition, tail.offset, tail.length, { signal: options.signal });
+  } catch (error) {
+    if (error instanceof AtPkiError) {
+      error.details.deviceState = `modified: erasing the sector(s) after the bin from 0x${tail.offset.toString(16)} of ${partition.label}; run the operation again`;
+    }
+    throw error;
+  }
+  emit({ type: 'progress', phase: 'erase', done: sectors, total: sectors, unit: 'sectors' });
+  return { ...report, unchanged: false, erasedSectors: sectors, bytesRead };
 }
