@@ -6,6 +6,7 @@ import type { DecodedPkiBin } from '../pki/bin-format.js';
 import type { DetectedFormat } from '../pki/detect-format.js';
 import { describeItem, type PkiType } from '../pki/types.js';
 import type { Finding, ValidationResult } from '../pki/validate.js';
+import { certificateLines, field } from './report-fields.js';
 import { formatTable } from './table.js';
 
 export interface InspectedItem {
@@ -96,14 +97,7 @@ export function renderInspectReport(report: InspectReport): string {
     out.push('', `${describeItem({ type: item.type, index: item.index })} at offset ${item.offset}: ${item.encoding.toUpperCase()} ${CONTENT_NAMES[item.content] ?? item.content}${item.keyFormat ? ` (${item.keyFormat})` : ''}`);
     item.certificates.forEach((certificate, n) => {
       if (item.certificates.length > 1) out.push(`  certificate ${n + 1} of ${item.certificates.length}`);
-      out.push(
-        field('subject', certificate.subject),
-        field('issuer', certificate.issuer),
-        field('valid', `${certificate.notBefore} to ${certificate.notAfter}`),
-        field('key', `${formatKeyInfo(certificate.publicKey)}${certificate.isCA ? ', CA' : ''}`),
-        field('public key', `SHA-256 ${certificate.publicKey.publicKeySha256}`),
-        field('fingerprint', `SHA-256 ${certificate.fingerprintSha256}`),
-      );
+      out.push(...certificateLines(certificate));
     });
     if (item.key !== undefined) {
       out.push(field('key', formatKeyInfo(item.key)), field('public key', `SHA-256 ${item.key.publicKeySha256}`));
@@ -113,9 +107,6 @@ export function renderInspectReport(report: InspectReport): string {
   return out.join('\n');
 }
 
-function field(name: string, value: string): string {
-  return `  ${name.padEnd(12)} ${value}`;
-}
 
 function summarize(item: InspectedItem): string {
   const leaf = item.certificates[0];

@@ -3,7 +3,7 @@
  * and its text rendering. Carries no value bytes: certificates and keys appear as their public
  * facts only.
  */
-import { formatKeyInfo, type CertificateInfo } from '../pki/credential.js';
+import { formatKeyInfo } from '../pki/credential.js';
 import type { DetectedFormat } from '../pki/detect-format.js';
 import { keyFormatName } from '../pki/secure-cert/credential-values.js';
 import type { CustFlashItemName, DecodedCustFlash } from '../pki/secure-cert/cust-flash.js';
@@ -17,6 +17,7 @@ import type { IntegrityStatus } from '../pki/secure-cert/tlv-decode.js';
 import type { TlvTermination } from '../pki/secure-cert/tlv-image.js';
 import { flagNames, tlvTypeName } from '../pki/secure-cert/tlv-types.js';
 import type { Finding, ValidationResult } from '../pki/validate.js';
+import { certificateLines, field } from './report-fields.js';
 import { formatTable } from './table.js';
 
 export interface SecureCertReportEntry {
@@ -265,20 +266,7 @@ function details(content: TlvValueInfo): string[] {
   }
 }
 
-function certificateLines(certificate: CertificateInfo): string[] {
-  return [
-    field('subject', certificate.subject),
-    field('issuer', certificate.issuer),
-    field('valid', `${certificate.notBefore} to ${certificate.notAfter}`),
-    field('key', `${formatKeyInfo(certificate.publicKey)}${certificate.isCA ? ', CA' : ''}`),
-    field('public key', `SHA-256 ${certificate.publicKey.publicKeySha256}`),
-    field('fingerprint', `SHA-256 ${certificate.fingerprintSha256}`),
-  ];
-}
 
-function field(name: string, value: string): string {
-  return `  ${name.padEnd(12)} ${value}`;
-}
 
 /** What esp_secure_cert_mgr's reader API returns for this image. */
 function renderReader(reader: ReaderView, integrity: IntegrityStatus | undefined): string[] {
