@@ -70,7 +70,7 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
   let bytesWritten = 0;
   let compared = 0;
   const touched: string[] = [];
-  let removed: string[] = [];
+  const removed: string[] = [];
   try {
     for (const [i, key] of keys.entries()) {
       const value = Buffer.from(values[i]!);
@@ -90,14 +90,19 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
       report.push({ key, length: value.length, written: !same });
     }
 
-    removed = existing
-      .map((entry) => entry.key)
-      .filter((key) => MULTI_KEY_NAMESPACES.has(namespace) && key.startsWith(`${namespace}.`) && !keys.includes(key) && /^\d+$/.test(key.slice(namespace.length + 1)));
-    for (const key of removed) {
-      touched.push(key);
-      await eraseEntry(session, namespace, key, { signal });
-      emit({ type: 'log', level: 'info', message: `erased stale key ${namespace}/${key}` });
-    }
+    const staleIn = (entries: readonly { key: string }[]): string[] =>
+      entries
+        .map((entry) => entry.key)
+        .filter((key) => MULTI_KEY_NAMESPACES.has(namespace) && key.startsWith(`${namespace}.`) && !keys.includes(key) && /^\d+$/.test(key.slice(namespace.length + 1)));
+    const eraseStale = async (stale: readonly string[]): Promise<void> => {
+      for (const key of stale) {
+        touched.push(key);
+        await eraseEntry(session, namespace, key, { signal });
+        removed.push(key);
+        emit({ type: 'log', level: 'info', message: `erased stale key ${namespace}/${key}` });
+      }
+    };
+    await eraseStale(staleIn(existing));
 
     let verified = 0;
     for (const [i, key] of keys.entries()) {
@@ -108,6 +113,25 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
       }
       verified += values[i]!.length;
       emit({ type: 'progress', phase: 'verify', done: verified, total: bytesWritten, unit: 'bytes' });
+    }
+
+    // The namespace as the module lists it now. The first listing may have been lost (ERROR, taken for
+    // "no keys yet") or garbled on the line, and a stale <ns>.<i> right after the new set would be read
+    // by the firmware: every key must be there, and nothing stale after them.
+    let listed = await listKeys(session, namespace, { signal });
+    const staleLeft = staleIn(listed);
+    if (staleLeft.length > 0) {
+      await eraseStale(staleLeft);
+      listed = await listKeys(session, namespace, { signal });
+    }
+    const missing = keys.filter((key) => !listed.some((entry) => entry.key === key && entry.type === MFG_TYPES.binary));
+    const stale = staleIn(listed);
+    if (missing.length > 0 || stale.length > 0) {
+      throw new VerifyError(
+        `verification failed: the module lists namespace ${namespace} ` +
+          `${missing.length > 0 ? `without ${missing.join(', ')}` : ''}${missing.length > 0 && stale.length > 0 ? ' and ' : ''}${stale.length > 0 ? `with stale ${stale.join(', ')}` : ''}`,
+        { details: { namespace, missing, stale } },
+      );
     }
   } catch (error) {
     if (error instanceof AtPkiError) {
