@@ -1,5 +1,5 @@
 import { AtSession, type SessionLogger } from '../at/session.js';
-import { DeviceError, InputError } from '../errors.js';
+import { DeviceError, InputError, ProtocolError } from '../errors.js';
 import { openTransport } from '../transport/open.js';
 import type { Transport } from '../transport/transport.js';
 import { parseFirmwareInfo, type FirmwareInfo } from './firmware.js';
@@ -52,8 +52,13 @@ export class EspAtModule {
     return this.transport.url;
   }
 
+  /**
+   * The partition table, kept for the connection. Asked until two answers in a row agree: a byte lost
+   * or garbled on the line (`"lient_cert"`, a wrong size) must not become the table every later
+   * operation on this connection relies on.
+   */
   async partitions(options: { signal?: AbortSignal } = {}): Promise<Partition[]> {
-    this.#partitions ??= await queryPartitions(this.session, options);
+    this.#partitions ??= await stablePartitionTable(this, options);
     return this.#partitions;
   }
 
@@ -65,10 +70,13 @@ export class EspAtModule {
     if (this.#storageMode) return this.#storageMode;
     const hasMfgNvs = (await this.partitions(options)).some((p) => p.label === 'mfg_nvs');
     let mode: StorageMode = 'partitions';
-    if (hasMfgNvs) {
+    // An ERROR may also be a glitch on the line: only a module that refuses again and again is taken
+    // to have no usable mfg_nvs (the answer is kept for the whole connection).
+    for (let attempt = 0; hasMfgNvs && attempt < STORAGE_PROBES; attempt++) {
       try {
         await this.session.command('AT+SYSMFG?', options);
         mode = 'mfg_nvs';
+        break;
       } catch (error) {
         if (!(error instanceof DeviceError)) throw error;
       }
@@ -96,3 +104,33 @@ export class EspAtModule {
     await this.transport.close();
   }
 }
+
+/** Times `AT+SYSMFG?` is asked before a module with an mfg_nvs partition counts as not answering it. */
+const STORAGE_PROBES = 3;
+/** Most `AT+SYSFLASH?` queries while waiting for two answers in a row to agree. */
+const TABLE_QUERIES = 4;
+
+async function stablePartitionTable(module: EspAtModule, options: { signal?: AbortSignal }): Promise<Partition[]> {
+  let previous: string | undefined;
+  let lastError: unknown;
+  for (let query = 0; query < TABLE_QUERIES; query++) {
+    let table: Partition[];
+    try {
+      table = await queryPartitions(module.session, options);
+    } catch (error) {
+      // A line that is not a table row: garbled on the way, or not an ESP-AT module at all.
+      if (!(error instanceof ProtocolError)) throw error;
+      lastError = error;
+      previous = undefined;
+      continue;
+    }
+    const text = JSON.stringify(table);
+    if (text === previous) return table;
+    previous = text;
+  }
+  if (lastError && previous === undefined) throw lastError;
+  throw new ProtocolError(`the module on ${module.url} answered AT+SYSFLASH? differently each time it was asked (${TABLE_QUERIES} times): check the line`, {
+    details: { command: 'AT+SYSFLASH?' },
+  });
+}
+
