@@ -5,6 +5,8 @@
  * One host write = one chunk, which is what the firmware's busy/raw logic works on.
  */
 
+import { WireTimer } from './wire-timer.js';
+
 interface RxItem {
   data: Buffer;
   /** performance.now() when the chunk is fully received. */
@@ -13,8 +15,7 @@ interface RxItem {
 
 export class UartRx {
   private readonly queue: RxItem[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private immediate: NodeJS.Immediate | undefined;
+  private readonly timer = new WireTimer();
   private lineFreeAt = 0;
 
   /**
@@ -47,27 +48,13 @@ export class UartRx {
 
   clear(): void {
     this.queue.length = 0;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.immediate) clearImmediate(this.immediate);
-    this.timer = undefined;
-    this.immediate = undefined;
+    this.timer.cancel();
     this.lineFreeAt = 0;
   }
 
   private schedule(): void {
-    if (this.timer || this.immediate || this.queue.length === 0) return;
-    const wait = this.queue[0]!.readyAt - performance.now();
-    if (wait <= 0) {
-      this.immediate = setImmediate(() => {
-        this.immediate = undefined;
-        this.drain();
-      });
-    } else {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.drain();
-      }, wait);
-    }
+    if (this.timer.active || this.queue.length === 0) return;
+    this.timer.at(this.queue[0]!.readyAt, () => this.drain());
   }
 
   private drain(): void {

@@ -6,6 +6,8 @@
  * "OK, then restart" are sequenced.
  */
 
+import { WireTimer } from './wire-timer.js';
+
 type TxItem = { kind: 'bytes'; data: Buffer } | { kind: 'action'; run: () => void };
 
 /** At most this much wire time is released per timer tick when pacing. */
@@ -14,7 +16,7 @@ const PACING_SLICE_MS = 4;
 export class UartTx {
   private readonly queue: TxItem[] = [];
   private scheduled = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly pacer = new WireTimer();
   private immediate: NodeJS.Immediate | undefined;
   /** performance.now() at which the line is free again (pacing only). */
   private lineFreeAt = 0;
@@ -51,9 +53,8 @@ export class UartTx {
   /** Drop everything not yet sent (power loss / hardware reset). */
   clear(): void {
     this.queue.length = 0;
-    if (this.timer) clearTimeout(this.timer);
+    this.pacer.cancel();
     if (this.immediate) clearImmediate(this.immediate);
-    this.timer = undefined;
     this.immediate = undefined;
     this.scheduled = false;
   }
@@ -95,8 +96,7 @@ export class UartTx {
     const now = performance.now();
     const start = Math.max(now, this.lineFreeAt);
     this.lineFreeAt = start + slice.length / bytesPerMs;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.pacer.at(this.lineFreeAt, () => {
       const head = this.queue[0];
       if (head?.kind === 'bytes') {
         if (slice.length === head.data.length) this.queue.shift();
@@ -104,6 +104,6 @@ export class UartTx {
       }
       this.sink(Buffer.from(slice));
       this.pump();
-    }, Math.max(0, this.lineFreeAt - now));
+    });
   }
 }

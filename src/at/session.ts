@@ -77,6 +77,9 @@ const TOP_UP_BLOCK = 64;
 /** After `busy p...`, how long an answer may still come before the command counts as discarded. */
 const BUSY_GRACE_MS = 100;
 
+/** Before topping up owed data, how long the module's `>` may still take (it may be mid-command). */
+const PROMPT_GRACE_MS = 100;
+
 /** `AT` probes before a module counts as not answering (one may be eaten by a boot or garbage line). */
 const RESYNC_ATTEMPTS = 3;
 
@@ -255,6 +258,11 @@ export class AtSession extends EventEmitter {
   async #exchange(command: string, options: CommandOptions): Promise<AtResponse> {
     if (this.#closedWith) throw this.#closedWith;
     const name = commandName(command);
+    if (options.signal?.aborted) {
+      // Cancelled before anything was sent: do not send it (a half-started write would need a top-up).
+      const reason = options.signal.reason instanceof Error ? options.signal.reason.message : String(options.signal.reason ?? 'aborted');
+      throw new AbortedError(`cancelled before sending ${name}: ${reason}`, { cause: options.signal.reason });
+    }
     const started = performance.now();
     const timeoutMs = options.timeoutMs ?? this.#options.commandTimeoutMs;
     const data = options.data;
@@ -418,6 +426,21 @@ export class AtSession extends EventEmitter {
     }
   }
 
+  /** Wait for the `>` prompt (true) or a final OK/ERROR (its text) until the deadline; undefined if neither came. */
+  async #awaitPromptOrResult(inbox: TokenInbox, deadline: number): Promise<'prompt' | string | undefined> {
+    for (;;) {
+      let token: Token;
+      try {
+        token = await inbox.next(deadline, 'the module to prompt for data');
+      } catch (error) {
+        if (error instanceof TimeoutError) return undefined;
+        throw error;
+      }
+      if (token.kind === 'prompt') return 'prompt';
+      if (token.kind === 'line' && RESULT_LINES.includes(token.text)) return token.text;
+    }
+  }
+
   /**
    * After a timeout or an abort the module may be mid-answer, or in data mode. Top up any data it may
    * still expect with 0xFF (harmless: bytes it does not want are a garbage line), end the line, then
@@ -428,10 +451,21 @@ export class AtSession extends EventEmitter {
     this.#inbox = inbox;
     try {
       if (this.#dataOwed > 0) {
-        this.#logger?.warn({ port: this.transport.url, bytes: this.#dataOwed }, 'module may be in data mode; topping up with 0xFF');
-        await this.#write(Buffer.alloc(this.#dataOwed, 0xff));
-        await this.#awaitResult(inbox, performance.now() + this.wireTimeMs(this.#dataOwed) + 500);
-        this.#dataOwed = 0;
+        // The command may have been cut off (timeout, cancel) before its `>` came: the module may still
+        // be on its way to the prompt, and bytes it gets before the prompt are discarded as busy input
+        // (then it would swallow our next commands as data). Give the prompt a moment first; an
+        // OK/ERROR instead means the module is not in data mode at all.
+        this.#framer.expectPrompt(true);
+        const before = await this.#awaitPromptOrResult(inbox, performance.now() + PROMPT_GRACE_MS + this.wireTimeMs(64));
+        this.#framer.expectPrompt(false);
+        if (before === 'OK' || before === 'ERROR') {
+          this.#dataOwed = 0;
+        } else {
+          this.#logger?.warn({ port: this.transport.url, bytes: this.#dataOwed }, 'module may be in data mode; topping up with 0xFF');
+          await this.#write(Buffer.alloc(this.#dataOwed, 0xff));
+          await this.#awaitResult(inbox, performance.now() + this.wireTimeMs(this.#dataOwed) + 500);
+          this.#dataOwed = 0;
+        }
       }
       await this.#write(Buffer.from('\r\n', 'latin1'));
       await this.#awaitResult(inbox, performance.now() + 100);

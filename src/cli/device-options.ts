@@ -10,6 +10,8 @@ export interface DeviceOptions extends JsonOption {
   baud?: string;
   /** Time allowed for each answer of the module, in ms. @default 3000 */
   timeout?: string;
+  /** Line rate for the transfer itself (AT+UART_CUR), back to --baud afterwards. */
+  fastBaud?: string;
 }
 
 export const PORT_HELP = `
@@ -24,7 +26,12 @@ export function addDeviceOptions(command: Command): Command {
   command
     .addOption(new Option('-p, --port <url>', 'the module: a serial device, tcp://host:port or mock://chip').env('AT_PKI_PORT').makeOptionMandatory())
     .option('--baud <rate>', 'line rate in baud (default 115200)')
-    .option('--timeout <ms>', 'time allowed for each answer of the module, in ms (default 3000)');
+    .option('--timeout <ms>', 'time allowed for each answer of the module, in ms (default 3000)')
+    .option(
+      '--fast-baud <rate>',
+      'switch the line to <rate> for the transfer (AT+UART_CUR, not saved) and back to --baud afterwards, also after a failure; ' +
+        'stays at --baud with a warning if the port or the module cannot do it (serial ports and mock:// only)',
+    );
   addJsonOption(command);
   command.addHelpText('after', PORT_HELP);
   return command;
@@ -34,6 +41,13 @@ export function parseBaud(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const baud = parseWholeNumber(value, '--baud');
   if (baud < 300 || baud > 5_000_000) throw new UsageError(`--baud must be between 300 and 5000000, got ${value}`);
+  return baud;
+}
+
+export function parseFastBaud(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const baud = parseWholeNumber(value, '--fast-baud');
+  if (baud < 300 || baud > 5_000_000) throw new UsageError(`--fast-baud must be between 300 and 5000000, got ${value}`);
   return baud;
 }
 

@@ -1,9 +1,10 @@
 import { AtPkiError } from '../errors.js';
 import type { EventSink } from '../flash/events.js';
 import { formatVersion } from '../flash/firmware.js';
+import { withFastBaud } from '../flash/fast-baud.js';
 import { EspAtModule } from '../flash/module.js';
 import type { DeviceOptions } from './device-options.js';
-import { parseBaud, parseTimeout } from './device-options.js';
+import { parseBaud, parseFastBaud, parseTimeout } from './device-options.js';
 import type { CliIo } from './io.js';
 import { humanReporter, jsonReporter } from './progress-reporter.js';
 
@@ -17,7 +18,8 @@ export interface OperationContext {
  * Run one operation against a module, the same way for every command: `begin` event, connect,
  * the work (with progress), `end` event or error, and the port closed in every case. Ctrl-C cancels
  * at the next safe point (never in the middle of a chunk being written). A failure says what state
- * the module was left in. Returns the operation's result; the caller prints it.
+ * the module was left in. With `--fast-baud`, the work runs at that rate and the line goes back to
+ * `--baud` afterwards, whatever happened. Returns the operation's result; the caller prints it.
  */
 export async function runOperation<T>(
   io: CliIo,
@@ -34,17 +36,18 @@ export async function runOperation<T>(
   }
   let module: EspAtModule | undefined;
   try {
-    module = await EspAtModule.connect(options.port, {
-      baudRate: parseBaud(options.baud),
-      timeoutMs: parseTimeout(options.timeout),
-      signal: controller.signal,
-    });
+    const baudRate = parseBaud(options.baud);
+    const timeoutMs = parseTimeout(options.timeout);
+    const fastBaud = parseFastBaud(options.fastBaud);
+    module = await EspAtModule.connect(options.port, { baudRate, timeoutMs, signal: controller.signal });
     reporter.event({
       type: 'log',
       level: 'info',
       message: `connected to ${module.url}: ESP-AT ${formatVersion(module.firmware.atVersion)}`,
     });
-    return await work({ module, emit: (event) => reporter.event(event), signal: controller.signal });
+    const context: OperationContext = { module, emit: (event) => reporter.event(event), signal: controller.signal };
+    if (fastBaud === undefined) return await work(context);
+    return await withFastBaud(module, fastBaud, () => work(context), { signal: controller.signal, onEvent: context.emit });
   } catch (error) {
     if (error instanceof AtPkiError && typeof error.details.deviceState === 'string') {
       error.message = `${error.message} [module ${error.details.deviceState}]`;

@@ -1,10 +1,11 @@
 import type { AtSession } from '../at/session.js';
 import { AtPkiError, DeviceError, VerifyError } from '../errors.js';
+import { mergeEraseRuns } from './erase-runs.js';
 import { ignoreEvents, type EventSink } from './events.js';
 import { type Partition, SECTOR_SIZE } from './partition-table.js';
 import { readRange } from './read-range.js';
-import { eraseRange, MAX_TRANSFER, writeChunk } from './sysflash.js';
-import { planWrite, type SectorAction } from './write-plan.js';
+import { eraseRange, MAX_TRANSFER, readChunk, writeChunk } from './sysflash.js';
+import { planWrite, type SectorAction, type WritePlan } from './write-plan.js';
 
 export interface WriteImageOptions {
   signal?: AbortSignal;
@@ -18,6 +19,8 @@ export interface WriteImageOptions {
    * change — e.g. the rest of a PKI partition, so no stale item survives after a shorter bin.
    */
   eraseAfter?: { offset: number; length: number };
+  /** Bytes per write command (a multiple of 4, at most 4096, the firmware's limit). @default 4096 */
+  chunkSize?: number;
 }
 
 export interface WriteReport {
@@ -37,9 +40,23 @@ export interface WriteReport {
 }
 
 /**
+ * How much of the range is read first to see whether it is erased. If those bytes are all 0xFF the
+ * rest is taken to be erased too (a fresh module) and is not read before writing: the read-back,
+ * which covers the whole range in that case, checks the guess, and any sector that was not erased
+ * after all is erased and written again. Saves the comparison read (the payload's wire time) on
+ * blank modules; costs one short read everywhere else.
+ */
+const BLANK_PROBE_BYTES = 64;
+
+/**
  * Make `bytes` appear at `offset` of the partition, touching as little flash as possible:
- * read what is there → plan per sector → erase/write only what differs → read back and compare.
- * A failure carries `details.deviceState`, saying what was done to the module before it stopped.
+ * find out what is there → plan per sector → erase (contiguous sectors in one command) and write
+ * only what differs → read back what was written and compare. A failure carries
+ * `details.deviceState`, saying what was done to the module before it stopped.
+ *
+ * What is there: `current` when the caller knows it; nothing with `force` (everything is erased and
+ * written); else a short probe read, then either the rest of the range (to compare), or — when the
+ * probe found erased flash — nothing more (see BLANK_PROBE_BYTES).
  */
 export async function writeImage(
   session: AtSession,
@@ -52,25 +69,42 @@ export async function writeImage(
   const signal = options.signal;
   const desired = Buffer.from(bytes);
   const length = desired.length;
+  const chunkSize = chunkSizeOf(options.chunkSize);
   const touched = new TouchedSectors(partition.label);
   let bytesRead = 0;
   let bytesWritten = 0;
   let recoveries = 0;
 
   try {
-    let plan;
+    let plan: WritePlan | undefined;
+    /** The plan rests on the guess that the range is erased: the read-back must cover all of it. */
+    let assumedBlank = false;
     if (options.force) {
       plan = planWrite(offset, Buffer.alloc(length, 0), desired, { eraseAll: true });
     } else if (options.current) {
       plan = planWrite(offset, options.current, desired);
     } else {
       emit({ type: 'progress', phase: 'compare', done: 0, total: length, unit: 'bytes' });
-      const current = await readRange(session, partition, offset, length, {
-        signal,
-        onProgress: (done) => emit({ type: 'progress', phase: 'compare', done, total: length, unit: 'bytes' }),
-      });
-      bytesRead += length;
-      plan = planWrite(offset, current, desired);
+      const probeLength = Math.min(BLANK_PROBE_BYTES, length);
+      const probe = length > 0 ? await readChunk(session, partition, offset, probeLength, { signal }) : Buffer.alloc(0);
+      bytesRead += probeLength;
+      if (probeLength < length && isErased(probe)) {
+        const blankPlan = planWrite(offset, Buffer.alloc(length, 0xff), desired);
+        if (blankPlan.actions.length > 0) {
+          plan = blankPlan;
+          assumedBlank = true;
+          emit({ type: 'progress', phase: 'compare', done: probeLength, total: probeLength, unit: 'bytes' });
+        }
+      }
+      if (!plan) {
+        emit({ type: 'progress', phase: 'compare', done: probeLength, total: length, unit: 'bytes' });
+        const rest = await readRange(session, partition, offset + probeLength, length - probeLength, {
+          signal,
+          onProgress: (done) => emit({ type: 'progress', phase: 'compare', done: probeLength + done, total: length, unit: 'bytes' }),
+        });
+        bytesRead += rest.length;
+        plan = planWrite(offset, Buffer.concat([probe, rest]), desired);
+      }
     }
     if (plan.actions.length === 0) {
       emit({ type: 'log', level: 'info', message: `${partition.label} already holds these ${length} bytes; nothing written` });
@@ -78,21 +112,25 @@ export async function writeImage(
     }
 
     const tail = options.eraseAfter && options.eraseAfter.length > 0 ? options.eraseAfter : undefined;
-    const sectorsToErase = plan.erasedSectors + (tail ? tail.length / SECTOR_SIZE : 0);
+    // All erases first, contiguous sectors (and the tail) merged into one command each.
+    const eraseRuns = mergeEraseRuns(
+      plan.actions.filter((a) => a.erase).map((a) => a.sector),
+      tail ? [tail] : [],
+    );
+    const sectorsToErase = eraseRuns.reduce((sum, run) => sum + run.length / SECTOR_SIZE, 0);
     let erased = 0;
+    let bytesToWrite = plan.bytesToWrite;
     const eraseProgress = (): void => emit({ type: 'progress', phase: 'erase', done: erased, total: sectorsToErase, unit: 'sectors' });
-    const writeProgress = (): void => emit({ type: 'progress', phase: 'write', done: bytesWritten, total: plan.bytesToWrite, unit: 'bytes' });
+    const writeProgress = (): void => emit({ type: 'progress', phase: 'write', done: bytesWritten, total: bytesToWrite, unit: 'bytes' });
 
-    const apply = async (action: SectorAction): Promise<void> => {
-      if (action.erase) {
-        touched.erasing(action.sector);
-        await eraseRange(session, partition, action.sector, SECTOR_SIZE, { signal });
-        erased++;
-        eraseProgress();
-      }
+    const eraseSectors = async (start: number, bytesLength: number): Promise<void> => {
+      for (let s = start; s < start + bytesLength; s += SECTOR_SIZE) touched.erasing(s);
+      await eraseRange(session, partition, start, bytesLength, { signal });
+    };
+    const writeSpans = async (action: SectorAction): Promise<void> => {
       for (const span of action.writes) {
-        for (let done = 0; done < span.bytes.length; done += MAX_TRANSFER) {
-          const chunk = span.bytes.subarray(done, done + MAX_TRANSFER);
+        for (let done = 0; done < span.bytes.length; done += chunkSize) {
+          const chunk = span.bytes.subarray(done, done + chunkSize);
           touched.writing(action.sector);
           await writeChunk(session, partition, span.offset + done, chunk, { signal });
           bytesWritten += chunk.length;
@@ -100,52 +138,121 @@ export async function writeImage(
         }
       }
     };
+    /** Erase one sector and write all of its part of the range from scratch. */
+    const rewriteSector = async (sector: number): Promise<void> => {
+      const from = Math.max(offset, sector);
+      const to = Math.min(offset + length, sector + SECTOR_SIZE);
+      const redo = planWrite(from, Buffer.alloc(to - from, 0), desired.subarray(from - offset, to - offset), { eraseAll: true });
+      bytesToWrite += redo.bytesToWrite;
+      for (const action of redo.actions) {
+        await eraseSectors(action.sector, SECTOR_SIZE);
+        erased++;
+        await writeSpans(action);
+      }
+    };
 
     eraseProgress();
     writeProgress();
+    for (const run of eraseRuns) {
+      await eraseSectors(run.offset, run.length);
+      erased += run.length / SECTOR_SIZE;
+      eraseProgress();
+    }
     for (const action of plan.actions) {
       try {
-        await apply(action);
+        await writeSpans(action);
       } catch (error) {
         if (!(error instanceof DeviceError) || error.details.toppedUpBytes === undefined) throw error;
         // Bytes were lost on the line mid-chunk; the session topped the write up with 0xFF. The sector
         // now holds something unknown: erase and write it once more from scratch.
         recoveries++;
         emit({ type: 'log', level: 'warn', message: `${error.message}; rewriting sector 0x${action.sector.toString(16)}` });
-        const sectorStart = Math.max(offset, action.sector);
-        const sectorEnd = Math.min(offset + length, action.sector + SECTOR_SIZE);
-        const redo = planWrite(sectorStart, Buffer.alloc(sectorEnd - sectorStart, 0), desired.subarray(sectorStart - offset, sectorEnd - offset), {
-          eraseAll: true,
-        });
-        for (const again of redo.actions) await apply(again);
+        await rewriteSector(action.sector);
       }
     }
-    if (tail) {
-      touched.erasing(tail.offset);
-      await eraseRange(session, partition, tail.offset, tail.length, { signal });
-      erased += tail.length / SECTOR_SIZE;
-      eraseProgress();
-    }
 
-    emit({ type: 'progress', phase: 'verify', done: 0, total: length, unit: 'bytes' });
-    const readBack = await readRange(session, partition, offset, length, {
-      signal,
-      onProgress: (done) => emit({ type: 'progress', phase: 'verify', done, total: length, unit: 'bytes' }),
-    });
-    bytesRead += length;
-    const mismatch = firstDifference(readBack, desired);
-    if (mismatch >= 0) {
-      throw new VerifyError(
-        `verification failed: ${partition.label} differs from what was written at offset ${offset + mismatch} ` +
-          `(read 0x${readBack[mismatch]!.toString(16).padStart(2, '0')}, expected 0x${desired[mismatch]!.toString(16).padStart(2, '0')})`,
-        { details: { partition: partition.label, offset: offset + mismatch } },
-      );
+    // Read back what changed. Sectors the comparison found equal were not touched and already matched;
+    // after a guess that the range was erased, every sector is checked.
+    const toVerify = assumedBlank ? [{ offset, length }] : sectorRanges(plan.actions.map((a) => a.sector), offset, length);
+    const verifyTotal = toVerify.reduce((sum, r) => sum + r.length, 0);
+    let verified = 0;
+    emit({ type: 'progress', phase: 'verify', done: 0, total: verifyTotal, unit: 'bytes' });
+    for (const range of toVerify) {
+      const readBack = await readRange(session, partition, range.offset, range.length, {
+        signal,
+        onProgress: (done) => emit({ type: 'progress', phase: 'verify', done: verified + done, total: verifyTotal, unit: 'bytes' }),
+      });
+      bytesRead += range.length;
+      verified += range.length;
+      const expected = desired.subarray(range.offset - offset, range.offset - offset + range.length);
+      let mismatch = firstDifference(readBack, expected);
+      if (mismatch >= 0 && assumedBlank) {
+        // The guess was wrong for these sectors: they held data. Erase and write them properly.
+        for (const sector of mismatchedSectors(readBack, expected, range.offset)) {
+          emit({ type: 'log', level: 'info', message: `sector 0x${sector.toString(16)} of ${partition.label} was not erased after all; erasing and writing it again` });
+          await rewriteSector(sector);
+          const from = Math.max(range.offset, sector);
+          const to = Math.min(range.offset + range.length, sector + SECTOR_SIZE);
+          const again = await readRange(session, partition, from, to - from, { signal });
+          bytesRead += again.length;
+          again.copy(readBack, from - range.offset);
+        }
+        mismatch = firstDifference(readBack, expected);
+      }
+      if (mismatch >= 0) {
+        throw new VerifyError(
+          `verification failed: ${partition.label} differs from what was written at offset ${range.offset + mismatch} ` +
+            `(read 0x${readBack[mismatch]!.toString(16).padStart(2, '0')}, expected 0x${expected[mismatch]!.toString(16).padStart(2, '0')})`,
+          { details: { partition: partition.label, offset: range.offset + mismatch } },
+        );
+      }
     }
     return { partition: partition.label, offset, length, unchanged: false, erasedSectors: erased, bytesWritten, bytesRead, recoveries, verified: true };
   } catch (error) {
     if (error instanceof AtPkiError) error.details.deviceState = touched.describe();
     throw error;
   }
+}
+
+function chunkSizeOf(requested: number | undefined): number {
+  if (requested === undefined) return MAX_TRANSFER;
+  if (!Number.isInteger(requested) || requested < 4 || requested > MAX_TRANSFER || requested % 4 !== 0) {
+    throw new RangeError(`chunkSize must be a multiple of 4 between 4 and ${MAX_TRANSFER}, got ${requested}`);
+  }
+  return requested;
+}
+
+function isErased(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0xff) return false;
+  return true;
+}
+
+/** The parts of [offset, offset+length) inside the given sectors, adjacent ones joined. */
+function sectorRanges(sectors: number[], offset: number, length: number): { offset: number; length: number }[] {
+  const end = offset + length;
+  const ranges: { offset: number; length: number }[] = [];
+  for (const sector of [...new Set(sectors)].sort((a, b) => a - b)) {
+    const from = Math.max(offset, sector);
+    const to = Math.min(end, sector + SECTOR_SIZE);
+    if (to <= from) continue;
+    const last = ranges[ranges.length - 1];
+    if (last && last.offset + last.length === from) last.length += to - from;
+    else ranges.push({ offset: from, length: to - from });
+  }
+  return ranges;
+}
+
+/** Sectors (partition offsets) in which `actual` and `expected`, starting at partition offset `start`, differ. */
+function mismatchedSectors(actual: Uint8Array, expected: Uint8Array, start: number): number[] {
+  const sectors = new Set<number>();
+  for (let i = 0; i < expected.length; i++) {
+    if (actual[i] !== expected[i]) {
+      const sector = Math.floor((start + i) / SECTOR_SIZE) * SECTOR_SIZE;
+      sectors.add(sector);
+      i = sector + SECTOR_SIZE - start - 1; // next sector
+    }
+  }
+  return [...sectors];
 }
 
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
