@@ -34,8 +34,17 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    console.log(`Usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--json FILE]
+
+Measures at-pki against the serial line rate on the emulator (line-rate and flash timing on) and
+prints Markdown tables, then one JSON line. --quick shrinks every section (~35 s instead of ~2 min).
+ATPKI_PY=/path/to/AtPKI.py adds the reference tool to the generation section.`);
+    return;
+  }
   const quick = values.quick ?? false;
   const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...SECTIONS];
   for (const name of only) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only: unknown section '${name}' (${SECTIONS.join(', ')})`);

@@ -23,8 +23,9 @@ export interface UpdateReport extends WriteReport {
  * holds and stop if it is the same → erase only the sectors that need it → write → read back and
  * compare. The partition ends up holding exactly the bin followed by 0xFF (no stale item of an older,
  * longer bin survives): the bin's last sector is compared and written whole (bin, then 0xFF), the
- * sectors after it are erased whenever anything changes, and when nothing changed they are read to
- * make sure they are erased (an earlier run may have been cut off before erasing them).
+ * sectors after it are erased whenever anything changes, and when nothing changed the start of each
+ * is probed and the rest of the partition erased if one holds anything (an older, longer image written
+ * by another tool, or an erase cut off by a power loss).
  */
 export async function updatePartition(module: EspAtModule, label: string, bin: Uint8Array, options: UpdateOptions = {}): Promise<UpdateReport> {
   const started = performance.now();
@@ -52,6 +53,14 @@ export async function updatePartition(module: EspAtModule, label: string, bin: U
   return { ...report, length: image.length, partitionSize: partition.size, durationMs: Math.round(performance.now() - started) };
 }
 
+/**
+ * Bytes probed at the start of each sector after the bin when nothing else changed. A whole read of
+ * the rest would cost more than rewriting everything; this finds what actually leaves stale bytes
+ * there: an older, longer bin (its items run on contiguously from the bin's end, so the next sector
+ * starts with them), and sectors an interrupted erase did not reach (an erase clears whole sectors).
+ */
+const TAIL_PROBE_BYTES = 64;
+
 /** The bin is there already: make sure only 0xFF follows it, erasing the rest of the partition if not. */
 async function eraseStaleTail(
   module: EspAtModule,
@@ -61,12 +70,15 @@ async function eraseStaleTail(
   options: UpdateOptions,
 ): Promise<WriteReport> {
   const emit = options.onEvent ?? ignoreEvents;
-  const rest = await readRange(module.session, partition, tail.offset, tail.length, {
-    signal: options.signal,
-    onProgress: (done) => emit({ type: 'progress', phase: 'compare', done, total: tail.length, unit: 'bytes' }),
-  });
-  const bytesRead = report.bytesRead + rest.length;
-  if (rest.every((byte) => byte === 0xff)) return { ...report, bytesRead };
+  const sectorCount = tail.length / SECTOR_SIZE;
+  let bytesRead = report.bytesRead;
+  let stale = false;
+  for (let i = 0; i < sectorCount && !stale; i++) {
+    const probe = await readRange(module.session, partition, tail.offset + i * SECTOR_SIZE, TAIL_PROBE_BYTES, { signal: options.signal });
+    bytesRead += probe.length;
+    stale = probe.some((byte) => byte !== 0xff);
+  }
+  if (!stale) return { ...report, bytesRead };
   const sectors = tail.length / SECTOR_SIZE;
   emit({ type: 'log', level: 'warn', message: `${partition.label} holds the bin, but stale bytes follow it; erasing the rest of the partition` });
   emit({ type: 'progress', phase: 'erase', done: 0, total: sectors, unit: 'sectors' });
