@@ -22,10 +22,10 @@ export interface UpdateReport extends WriteReport {
  * Put a bin at the start of a partition: check it exists and the bin fits → compare with what the module
  * holds and stop if it is the same → erase only the sectors that need it → write → read back and
  * compare. The partition ends up holding exactly the bin followed by 0xFF (no stale item of an older,
- * longer bin survives): the bin's last sector is compared and written whole (bin, then 0xFF), the
- * sectors after it are erased whenever anything changes, and when nothing changed the start of each
- * is probed and the rest of the partition erased if one holds anything (an older, longer image written
- * by another tool, or an erase cut off by a power loss).
+ * longer bin survives): when anything changes, the bin's last sector is compared and written whole
+ * (bin, then 0xFF) and the sectors after it are erased. When the bin is already there, the bytes right
+ * after it and the start of each later sector are probed, and whatever holds anything is cleared (an
+ * older, longer image written by another tool, or an erase cut off by a power loss).
  */
 export async function updatePartition(module: EspAtModule, label: string, bin: Uint8Array, options: UpdateOptions = {}): Promise<UpdateReport> {
   const started = performance.now();
@@ -43,23 +43,58 @@ export async function updatePartition(module: EspAtModule, label: string, bin: U
   const desired = Buffer.alloc(tailStart, 0xff);
   desired.set(image);
   const tail = { offset: tailStart, length: Math.max(0, partition.size - tailStart) };
-  let report = await writeImage(module.session, partition, 0, desired, {
+  const finish = (report: WriteReport): UpdateReport => ({ ...report, length: image.length, partitionSize: partition.size, durationMs: Math.round(performance.now() - started) });
+
+  // Does the module hold this bin already? Compare the bin's bytes and probe what follows them, rather
+  // than reading the bin's whole last sector: a re-run must cost well under a rewrite.
+  let current: Buffer | undefined;
+  let bytesRead = 0;
+  const compared = (): void => options.onEvent?.({ type: 'progress', phase: 'compare', done: bytesRead, total: Math.max(bytesRead, image.length), unit: 'bytes' });
+  if (!options.force) {
+    const head = await readRange(module.session, partition, 0, Math.min(PROBE_BYTES, image.length), { signal: options.signal });
+    bytesRead += head.length;
+    if (head.equals(image.subarray(0, head.length))) {
+      compared();
+      const rest = await readRange(module.session, partition, head.length, image.length - head.length, { signal: options.signal });
+      bytesRead += rest.length;
+      compared();
+      const binRange = Buffer.concat([head, rest]);
+      if (binRange.equals(image)) {
+        const after = await readRange(module.session, partition, image.length, Math.min(PROBE_BYTES, tailStart - image.length), { signal: options.signal });
+        bytesRead += after.length;
+        if (isErased(after)) {
+          const unchanged: WriteReport = { partition: label, offset: 0, length: image.length, unchanged: true, erasedSectors: 0, bytesWritten: 0, bytesRead, recoveries: 0, verified: true };
+          options.onEvent?.({ type: 'log', level: 'info', message: `${label} already holds these ${image.length} bytes; nothing written` });
+          return finish(tail.length > 0 ? await eraseStaleTail(module, partition, tail, unchanged, options) : unchanged);
+        }
+      }
+      // Same start, but something differs: the rest of the last sector completes the comparison.
+      const sectorRest = await readRange(module.session, partition, image.length, tailStart - image.length, { signal: options.signal });
+      bytesRead += sectorRest.length;
+      current = Buffer.concat([binRange, sectorRest]);
+    }
+  }
+  const report = await writeImage(module.session, partition, 0, desired, {
     signal: options.signal,
     onEvent: options.onEvent,
     force: options.force,
+    current,
     eraseAfter: tail,
   });
-  if (report.unchanged && tail.length > 0) report = await eraseStaleTail(module, partition, tail, report, options);
-  return { ...report, length: image.length, partitionSize: partition.size, durationMs: Math.round(performance.now() - started) };
+  return finish({ ...report, bytesRead: report.bytesRead + bytesRead });
+}
+
+function isErased(bytes: Uint8Array): boolean {
+  return bytes.every((byte) => byte === 0xff);
 }
 
 /**
- * Bytes probed at the start of each sector after the bin when nothing else changed. A whole read of
- * the rest would cost more than rewriting everything; this finds what actually leaves stale bytes
- * there: an older, longer bin (its items run on contiguously from the bin's end, so the next sector
- * starts with them), and sectors an interrupted erase did not reach (an erase clears whole sectors).
+ * Bytes probed at the start of the bin, right after it, and at the start of each later sector. A whole
+ * read of the rest would cost more than rewriting everything; the probes find what actually leaves
+ * stale bytes there: an older, longer bin (its items run on contiguously from the bin's end), and
+ * sectors an interrupted erase did not reach (an erase clears whole sectors).
  */
-const TAIL_PROBE_BYTES = 64;
+const PROBE_BYTES = 64;
 
 /** The bin is there already: make sure only 0xFF follows it, erasing the rest of the partition if not. */
 async function eraseStaleTail(
@@ -74,9 +109,9 @@ async function eraseStaleTail(
   let bytesRead = report.bytesRead;
   let stale = false;
   for (let i = 0; i < sectorCount && !stale; i++) {
-    const probe = await readRange(module.session, partition, tail.offset + i * SECTOR_SIZE, TAIL_PROBE_BYTES, { signal: options.signal });
+    const probe = await readRange(module.session, partition, tail.offset + i * SECTOR_SIZE, PROBE_BYTES, { signal: options.signal });
     bytesRead += probe.length;
-    stale = probe.some((byte) => byte !== 0xff);
+    stale = !isErased(probe);
   }
   if (!stale) return { ...report, bytesRead };
   const sectors = tail.length / SECTOR_SIZE;
