@@ -1,4 +1,4 @@
-import { PortError } from '../errors.js';
+import { AbortedError, AtPkiError, DisconnectedError, PortError } from '../errors.js';
 import { throwIfAborted, waitFor } from './abortable.js';
 import { assertBaudRate } from './base-transport.js';
 import { SerialTransport, type SerialLineOptions } from './serial-transport.js';
@@ -171,9 +171,27 @@ async function startOpen(
     case 'scheme': {
       const factory = registry.get(target.scheme);
       if (!factory) throw unsupported(url, `scheme '${target.scheme}:' is no longer registered`);
-      return factory(target.url, { baudRate, timeoutMs, signal });
+      try {
+        return await factory(target.url, { baudRate, timeoutMs, signal });
+      } catch (error) {
+        throw fromFactoryError(error);
+      }
     }
   }
+}
+
+/**
+ * A registered factory (the emulator, kept independent of this package) reports failures with the
+ * same `code` strings as ours: turn them into our errors, so a bad `mock:` option or an emulator
+ * that is already open is a PortError (exit 2) like any other port that cannot be used.
+ */
+function fromFactoryError(error: unknown): unknown {
+  if (error instanceof AtPkiError || !(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === 'PORT_UNAVAILABLE') return new PortError(error.message, { cause: error });
+  if (code === 'DISCONNECTED') return new DisconnectedError(error.message, { cause: error });
+  if (code === 'ABORTED') return new AbortedError(error.message, { cause: error });
+  return error;
 }
 
 function normalizeScheme(scheme: string): string {
