@@ -207,7 +207,9 @@ export class AtSession extends EventEmitter {
       this.emit('reset', line);
       return;
     }
-    this.#logger?.debug({ port: this.transport.url, line }, 'unsolicited line');
+    // Only known module messages are logged as they are: anything else may be the late answer of an
+    // earlier command (a read of a private key, say), and a log is no place for those bytes.
+    this.#logger?.debug({ port: this.transport.url, ...(isUnsolicitedLine(line) ? { line } : { unknownLineLength: line.length }) }, 'unsolicited line');
     this.emit('unsolicited', line);
   }
 
