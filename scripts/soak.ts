@@ -85,6 +85,8 @@ export interface SoakOptions {
   retries?: number;
   /** Progress lines (one per 10% of the jobs, and problems). @default none */
   log?: (line: string) => void;
+  /** Also log every failed job's error. @default false */
+  verbose?: boolean;
 }
 
 export interface FalseSuccess {
@@ -470,6 +472,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       module.summary.failed++;
       const code = view.error?.code ?? 'UNKNOWN';
       summary.failures[code] = (summary.failures[code] ?? 0) + 1;
+      if (options.verbose) log(`failed on ${module.name} (${planned.target}): ${code}: ${view.error?.message}`);
       const deviceState = view.error?.details?.deviceState;
       if (typeof deviceState === 'string' && deviceState.startsWith('unchanged') && !module.emulator.flashImage().equals(before)) summary.falseUnchangedClaims++;
     } else {
@@ -617,11 +620,12 @@ async function main(): Promise<void> {
       faults: { type: 'string' },
       timeout: { type: 'string', default: '400' },
       retries: { type: 'string', default: '2' },
+      verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log('usage: npm run soak -- [--jobs 1000] [--seed N] [--modules 4] [--faults SPEC] [--timeout 400] [--retries 2]');
+    console.log('usage: npm run soak -- [--jobs 1000] [--seed N] [--modules 4] [--faults SPEC] [--timeout 400] [--retries 2] [--verbose]');
     return;
   }
   const whole = (text: string | undefined, name: string, min: number): number => {
@@ -642,6 +646,7 @@ async function main(): Promise<void> {
     faults: values.faults,
     timeoutMs: whole(values.timeout, 'timeout', 100),
     retries: whole(values.retries, 'retries', 0),
+    verbose: values.verbose ?? false,
     log: (line) => console.log(`soak: ${line}`),
   });
   console.log(`\n${formatSummary(summary)}`);

@@ -26,3 +26,15 @@ export function responsePrefix(command: string): string | undefined {
   const name = commandName(command);
   return name.startsWith('AT+') ? name.slice(2) : undefined;
 }
+
+/** Characters of an unexpected answer line quoted in an error message. */
+const QUOTED_LINE_CHARACTERS = 24;
+
+/**
+ * The start of an answer line that did not parse, for an error message. Short on purpose: a garbled
+ * or misplaced answer may carry the bytes of a stored key right after its header (a DER key has no
+ * line break to stop at), and error messages end up on screens, in logs and in the daemon's journal.
+ */
+export function quoteAnswerLine(line: string): string {
+  return line.length > QUOTED_LINE_CHARACTERS ? `${JSON.stringify(line.slice(0, QUOTED_LINE_CHARACTERS))}… (${line.length} characters)` : JSON.stringify(line);
+}

@@ -1,3 +1,4 @@
+import { quoteAnswerLine } from '../at/syntax.js';
 import { ProtocolError } from '../errors.js';
 
 /** One row of the module's at_customize table, as `AT+SYSFLASH?` reports it. */
@@ -23,7 +24,7 @@ const LINE = /^\+SYSFLASH:"((?:[^"\\]|\\.)*)",(\d+),(\d+),0x([0-9a-fA-F]+),0x([0
 export function parsePartitionTable(lines: readonly string[]): Partition[] {
   return lines.map((line) => {
     const match = LINE.exec(line);
-    if (!match) throw new ProtocolError(`unexpected line in the AT+SYSFLASH? answer: ${JSON.stringify(line.slice(0, 80))}`);
+    if (!match) throw new ProtocolError(`unexpected line in the AT+SYSFLASH? answer: ${quoteAnswerLine(line)}`);
     return {
       label: match[1]!.replace(/\\(.)/g, '$1'),
       type: Number(match[2]),

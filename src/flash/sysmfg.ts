@@ -1,6 +1,6 @@
 import type { AtSession } from '../at/session.js';
 import type { PayloadMatcher } from '../at/framer.js';
-import { quoteAtString } from '../at/syntax.js';
+import { quoteAnswerLine, quoteAtString } from '../at/syntax.js';
 import { InputError, ProtocolError } from '../errors.js';
 
 /**
@@ -71,7 +71,7 @@ export async function listNamespaces(session: AtSession, options: Options = {}):
   const answer = await session.command('AT+SYSMFG?', options);
   return answer.lines.map((line) => {
     const match = /^\+SYSMFG:"((?:[^"\\]|\\.)*)"$/.exec(line);
-    if (!match) throw new ProtocolError(`unexpected line in the AT+SYSMFG? answer: ${JSON.stringify(line.slice(0, 80))}`);
+    if (!match) throw new ProtocolError(`unexpected line in the AT+SYSMFG? answer: ${quoteAnswerLine(line)}`);
     return match[1]!;
   });
 }
@@ -82,7 +82,7 @@ export async function listKeys(session: AtSession, namespace: string, options: O
   const answer = await session.command(`AT+SYSMFG=1,${quoteAtString(namespace)}`, options);
   return answer.lines.map((line) => {
     const match = /^\+SYSMFG:"((?:[^"\\]|\\.)*)","((?:[^"\\]|\\.)*)",(\d+)$/.exec(line);
-    if (!match) throw new ProtocolError(`unexpected line in the AT+SYSMFG key list: ${JSON.stringify(line.slice(0, 80))}`);
+    if (!match) throw new ProtocolError(`unexpected line in the AT+SYSMFG key list: ${quoteAnswerLine(line)}`);
     return { namespace: match[1]!, key: match[2]!, type: Number(match[3]) };
   });
 }
@@ -111,7 +111,7 @@ export async function readValue(session: AtSession, namespace: string, key: stri
   }
   const line = answer.lines.find((l) => l.startsWith('+SYSMFG:'));
   const match = line && /^\+SYSMFG:"(?:[^"\\]|\\.)*","(?:[^"\\]|\\.)*",([1-6]),\d+,(-?\d+)$/.exec(line);
-  if (!match) throw new ProtocolError(`unexpected answer reading ${namespace}/${key}: ${JSON.stringify((line ?? answer.lines[0] ?? '').slice(0, 80))}`);
+  if (!match) throw new ProtocolError(`unexpected answer reading ${namespace}/${key}: ${quoteAnswerLine(line ?? answer.lines[0] ?? '')}`);
   return { namespace, key, type: Number(match[1]), number: Number(match[2]) };
 }
 

@@ -22,7 +22,7 @@ const body = keyPem
   .join('');
 const der = Buffer.from(body, 'base64');
 
-/** Every 16-byte run of the PEM body, the DER (raw, hex, HEX) and the PEM file in base64 (3 alignments). */
+/** Every 16-byte run of the PEM body, the DER (raw, JSON-escaped, hex, HEX) and the PEM file in base64 (3 alignments). */
 const runs: string[] = (() => {
   const set = new Set<string>();
   const windows = (s: string, size: number, step = 1): void => {
@@ -30,6 +30,11 @@ const runs: string[] = (() => {
   };
   windows(body, 16);
   windows(der.toString('latin1'), 16);
+  // The DER as it reads inside a JSON string (control bytes escaped), once and twice (a message quoting
+  // it, then that message inside a JSON log line or journal record).
+  const escaped = JSON.stringify(der.toString('latin1')).slice(1, -1);
+  windows(escaped, 16);
+  windows(JSON.stringify(escaped).slice(1, -1), 16);
   windows(der.toString('hex'), 32, 2);
   windows(der.toString('hex').toUpperCase(), 32, 2);
   for (const shift of [0, 1, 2]) windows(Buffer.from(keyPem.slice(shift), 'latin1').toString('base64').slice(0, -4), 16, 4);
@@ -216,5 +221,45 @@ describe('the daemon, at debug level, with faults', () => {
   it('the event streams and the job views hold none of it', async () => {
     expect(leaks(JSON.stringify(streams))).toEqual([]);
     expect(leaks(JSON.stringify(await t.client.listJobs()))).toEqual([]);
+  });
+});
+
+describe('error messages about a garbled answer', () => {
+  it('do not quote the bytes of a stored key (a DER key has no line break to stop at)', async () => {
+    const { createEmulator, removeEmulator } = await import('../../mock-device/index.js');
+    const { EspAtModule } = await import('../../src/flash/module.js');
+    const { updateMfgNamespace } = await import('../../src/flash/mfg-update.js');
+    const { registerMockScheme } = await import('../support/device.js');
+    registerMockScheme();
+    const id = `secrets-garbled-${process.pid}`;
+    const emulator = createEmulator(id, { chip: 'esp32c3', firmware: '3.2.0.0', mfg: 'empty' });
+    const module = await EspAtModule.connect(`mock://esp32c3?id=${id}`, { timeoutMs: 300 });
+    try {
+      await updateMfgNamespace(module, 'client_key', [der]);
+      // Now the answer to the read of the stored key comes back with its header garbled.
+      let reading = false;
+      emulator.setFaultInjector({
+        onCommand: (line) => {
+          reading = line === 'AT+SYSMFG=1,"client_key","client_key.0"';
+        },
+        filterOutput: (chunk) => (reading ? Buffer.from(chunk.toString('latin1').replace('+SYSMFG:', '+SYSMFX:'), 'latin1') : chunk),
+      });
+      const error = (await updateMfgNamespace(module, 'client_key', [der]).catch((e: unknown) => e)) as Error;
+      expect(error.message).toMatch(/unexpected answer reading client_key\/client_key\.0/);
+      expect(leaks(error.message)).toEqual([]);
+      // A listing garbled into value bytes: the same.
+      emulator.setFaultInjector({
+        filterOutput: (chunk) =>
+          chunk.toString('latin1').startsWith('+SYSMFG:"client_key","client_key.0",8\r\n')
+            ? Buffer.concat([Buffer.from(`+SYSMFG:"client_key","client_key.0",8,${der.length},`, 'latin1'), der.subarray(0, 60), Buffer.from('\r\n\r\nOK\r\n')])
+            : chunk,
+      });
+      const listing = (await updateMfgNamespace(module, 'client_key', [der]).catch((e: unknown) => e)) as Error;
+      expect(listing.message).toMatch(/unexpected line in the AT\+SYSMFG key list/);
+      expect(leaks(listing.message)).toEqual([]);
+    } finally {
+      await module.close();
+      removeEmulator(id);
+    }
   });
 });
