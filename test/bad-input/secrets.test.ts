@@ -149,7 +149,7 @@ describe('the daemon, at debug level, with faults', () => {
           setTimeout(() => {
             released = true;
             port.emulator.emit('data', Buffer.concat(held!));
-          }, 2500);
+          }, 1600);
         }
         return null;
       },
