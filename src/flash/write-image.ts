@@ -200,6 +200,19 @@ export async function writeImage(
         mismatch = firstDifference(readBack, expected);
       }
       if (mismatch >= 0) {
+        // A byte garbled on the way back looks just like one garbled on the way in. Read the differing
+        // sectors once more: flash that holds the right bytes reads right again; a bad write does not.
+        for (const sector of mismatchedSectors(readBack, expected, range.offset)) {
+          const from = Math.max(range.offset, sector);
+          const to = Math.min(range.offset + range.length, sector + SECTOR_SIZE);
+          const again = await readRange(session, partition, from, to - from, { signal });
+          bytesRead += again.length;
+          again.copy(readBack, from - range.offset);
+        }
+        mismatch = firstDifference(readBack, expected);
+        if (mismatch < 0) emit({ type: 'log', level: 'warn', message: `the read-back of ${partition.label} came back garbled; a second read matched` });
+      }
+      if (mismatch >= 0) {
         throw new VerifyError(
           `verification failed: ${partition.label} differs from what was written at offset ${range.offset + mismatch} ` +
             `(read 0x${readBack[mismatch]!.toString(16).padStart(2, '0')}, expected 0x${expected[mismatch]!.toString(16).padStart(2, '0')})`,

@@ -79,6 +79,28 @@ describe('update() under faults', () => {
     expect(emulator.readPartition(LABEL).subarray(0, bin.length)).toEqual(bin);
   });
 
+  it('reads a sector again when the read-back came back garbled, and succeeds only if the second read matches', async () => {
+    let garbled = 0;
+    emulator.setFaultInjector({
+      filterOutput(chunk) {
+        // The first read-back carrying data after the writes: flip one byte on its way to the host.
+        if (garbled === 0 && emulator.stats.flashBytesWritten > 0 && chunk.length > 200) {
+          garbled++;
+          const copy = Buffer.from(chunk);
+          copy[150] = copy[150]! ^ 0x40;
+          return copy;
+        }
+        return chunk;
+      },
+    });
+    const logs: string[] = [];
+    const report = await updatePartition(module, LABEL, bin, { onEvent: (e) => e.type === 'log' && logs.push(e.message) });
+    expect(garbled).toBe(1);
+    expect(report.verified).toBe(true);
+    expect(logs.join('\n')).toMatch(/came back garbled; a second read matched/);
+    expect(emulator.readPartition(LABEL).subarray(0, bin.length)).toEqual(bin);
+  });
+
   it('fails clearly when the module resets mid-job, and says what it left', async () => {
     let writes = 0;
     emulator.setFaultInjector({
