@@ -177,6 +177,14 @@ export async function writeImage(
     const verifyTotal = toVerify.reduce((sum, r) => sum + r.length, 0);
     let verified = 0;
     emit({ type: 'progress', phase: 'verify', done: 0, total: verifyTotal, unit: 'bytes' });
+    /** Read the part of `sector` inside `range` again, into `readBack` (which holds `range`). */
+    const readSectorAgain = async (readBack: Buffer, range: { offset: number; length: number }, sector: number): Promise<void> => {
+      const from = Math.max(range.offset, sector);
+      const to = Math.min(range.offset + range.length, sector + SECTOR_SIZE);
+      const again = await readRange(session, partition, from, to - from, { signal });
+      bytesRead += again.length;
+      again.copy(readBack, from - range.offset);
+    };
     for (const range of toVerify) {
       const readBack = await readRange(session, partition, range.offset, range.length, {
         signal,
@@ -191,24 +199,14 @@ export async function writeImage(
         for (const sector of mismatchedSectors(readBack, expected, range.offset)) {
           emit({ type: 'log', level: 'info', message: `sector 0x${sector.toString(16)} of ${partition.label} was not erased after all; erasing and writing it again` });
           await rewriteSector(sector);
-          const from = Math.max(range.offset, sector);
-          const to = Math.min(range.offset + range.length, sector + SECTOR_SIZE);
-          const again = await readRange(session, partition, from, to - from, { signal });
-          bytesRead += again.length;
-          again.copy(readBack, from - range.offset);
+          await readSectorAgain(readBack, range, sector);
         }
         mismatch = firstDifference(readBack, expected);
       }
       if (mismatch >= 0) {
         // A byte garbled on the way back looks just like one garbled on the way in. Read the differing
         // sectors once more: flash that holds the right bytes reads right again; a bad write does not.
-        for (const sector of mismatchedSectors(readBack, expected, range.offset)) {
-          const from = Math.max(range.offset, sector);
-          const to = Math.min(range.offset + range.length, sector + SECTOR_SIZE);
-          const again = await readRange(session, partition, from, to - from, { signal });
-          bytesRead += again.length;
-          again.copy(readBack, from - range.offset);
-        }
+        for (const sector of mismatchedSectors(readBack, expected, range.offset)) await readSectorAgain(readBack, range, sector);
         mismatch = firstDifference(readBack, expected);
         if (mismatch < 0) emit({ type: 'log', level: 'warn', message: `the read-back of ${partition.label} came back garbled; a second read matched` });
       }

@@ -4,13 +4,12 @@
  * makes: one clear `at-pki: …` line on stderr with the documented exit code, and a module that was
  * not touched.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { EspAtEmulator, servePty, type EspAtEmulatorOptions, type PtyServerHandle } from '../../mock-device/index.js';
-import { cliPath, expectOneLineError, type CliRun } from '../cli/harness.js';
+import { expectOneLineError, runCliAsync, type CliRun } from '../cli/harness.js';
 import { repoRoot } from '../pki/paths.js';
 
 export { expectOneLineError };
@@ -106,22 +105,9 @@ export interface RunOptions {
   user?: { uid: number; gid: number };
 }
 
-/** The built CLI as its own process; never blocks the event loop (the emulator must keep answering). */
+/** The built CLI as its own process, with no port from the environment; never blocks the event loop. */
 export function cli(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, AT_PKI_DEBUG: '', AT_PKI_PORT: undefined, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.user ?? {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCliAsync(args, { ...options, env: { AT_PKI_PORT: undefined, ...options.env } });
 }
 
 /** Exit 2 with one `at-pki: …` line matching `message`, and nothing on stdout but (with --json) the end record. */

@@ -106,12 +106,16 @@ function matches(line: string, message: RegExp | string): boolean {
  * runCli without blocking the event loop: for tests whose module is an emulator living in this test
  * process (served on a pseudo-terminal or TCP), which must keep answering while the CLI runs.
  */
-export function runCliAsync(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+export function runCliAsync(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; /** Run as this uid/gid. */ user?: { uid: number; gid: number } } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, AT_PKI_DEBUG: '', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.user ?? {}),
     });
     let stdout = '';
     let stderr = '';
