@@ -7,6 +7,7 @@ import type { EspAtEmulatorOptions } from './emulator-options.js';
 import { FLASH_FILLS, type FlashFill } from './flash-fill.js';
 import { CHIP_NAMES, findPreset, isChipName } from './firmware-presets.js';
 import { MFG_CONTENTS, type MfgContent } from './mfg-defaults.js';
+import { parseFaultSpec } from './faults/fault-options.js';
 import { parseTiming } from './mock-url.js';
 
 export const USAGE = `Usage: npm run mock-device -- [options] (--pty | --tcp [PORT])
@@ -24,6 +25,8 @@ Options:
   --timing LIST    line,flash | line | flash | off (default off)
   --baud N         the module's UART rate after boot (default 115200)
   --state FILE     load the flash image from FILE and keep it saved there
+  --faults SPEC    inject faults, e.g. drop:0.001,busy:0.01,reset~SYSFLASH=1@2 (README "Faults")
+  --fault-seed N   seed of the fault streams (default 1)
   --pty            serve on a pseudo-terminal; prints its path as the first line
   --tcp [PORT]     serve on 127.0.0.1:PORT (default: a free port); prints tcp://127.0.0.1:PORT
   -h, --help       show this help
@@ -60,6 +63,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         timing: { type: 'string' },
         baud: { type: 'string' },
         state: { type: 'string' },
+        faults: { type: 'string' },
+        'fault-seed': { type: 'string' },
         pty: { type: 'boolean' },
         tcp: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -118,6 +123,18 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     const baud = Number(values.baud);
     if (!Number.isInteger(baud) || baud < 80) return { kind: 'error', message: '--baud must be an integer ≥ 80' };
     emulator.baudRate = baud;
+  }
+  if (values.faults !== undefined) {
+    try {
+      emulator.faults = parseFaultSpec(values.faults);
+    } catch (error) {
+      return { kind: 'error', message: `--faults: ${(error as Error).message}` };
+    }
+  }
+  if (values['fault-seed'] !== undefined) {
+    const seed = Number(values['fault-seed']);
+    if (!Number.isInteger(seed) || seed < 0) return { kind: 'error', message: '--fault-seed must be a non-negative integer' };
+    emulator.faults = { ...emulator.faults, seed };
   }
   const command: CliCommand = { kind: 'serve', mode: values.pty ? 'pty' : 'tcp', tcpPort, emulator };
   if (values.state !== undefined) command.statePath = values.state;

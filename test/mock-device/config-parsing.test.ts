@@ -61,6 +61,13 @@ describe('parseCliArgs', () => {
     expect(parseCliArgs(['--tcp=4001', '--chip', 'esp8266'])).toMatchObject({ mode: 'tcp', tcpPort: 4001, emulator: { chip: 'esp8266' } });
   });
 
+  it('--faults and --fault-seed configure fault injection', () => {
+    const parsed = parseCliArgs(['--pty', '--faults', 'drop:0.01,reset~SYSFLASH=1@2', '--fault-seed', '42']);
+    expect(parsed).toMatchObject({ kind: 'serve', emulator: { faults: { drop: { p: 0.01 }, reset: { at: [2], match: 'SYSFLASH=1' }, seed: 42 } } });
+    expect(parseCliArgs(['--pty', '--faults', 'nonsense:x'])).toMatchObject({ kind: 'error', message: /--faults/ });
+    expect(parseCliArgs(['--pty', '--fault-seed', '-1'])).toMatchObject({ kind: 'error', message: /--fault-seed/ });
+  });
+
   it('help and errors', () => {
     expect(parseCliArgs(['--help'])).toEqual({ kind: 'help' });
     expect(parseCliArgs([])).toMatchObject({ kind: 'error', message: /exactly one/ });
