@@ -2,11 +2,17 @@ import { SerialPort } from 'serialport';
 import { describe, expect, it } from 'vitest';
 import { EspAtEmulator } from '../../mock-device/emulator.js';
 import { servePty } from '../../mock-device/pty-server.js';
+import { eofSafeBinding } from '../../src/transport/serial-binding.js';
 import { Collector, once } from './transport-helpers.js';
 
+/**
+ * A serialport client, as at-pki opens it: with the hang-up-safe binding, because plain serialport 13
+ * can miss a hang-up that races with a read (bindings-cpp#162) and these tests wait for one.
+ */
 function openPort(path: string): Promise<SerialPort> {
   return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate: 115200, lock: true }, (error) => (error ? reject(error) : resolve(port)));
+    const options = { path, baudRate: 115200, lock: true, binding: eofSafeBinding() };
+    const port = new SerialPort(options, (error) => (error ? reject(error) : resolve(port)));
   });
 }
 
