@@ -2,7 +2,7 @@
  * End to end: the built CLI, as a separate process, talks through real serialport to an emulated
  * module on a pseudo-terminal (the emulator lives in this test process, so its flash can be checked).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +75,18 @@ describe('at-pki update over a pseudo-terminal', () => {
     // examples/raw_data holds the same two example keys: the module already has them.
     expect(fromDir.code).toBe(0);
     expect(fromDir.stdout).toMatch(/already holds/);
+  });
+
+  it('without a source takes the files of ./raw_data/<partition>/ (the ESP-AT build convention)', async () => {
+    const vector = atpkiVectors().find((v) => v.name === 'client_ca')!;
+    const raw = join(work, 'raw_data', 'client_ca');
+    mkdirSync(raw, { recursive: true });
+    for (const pair of vector.pairs) copyFileSync(join(vector.dir, pair.file), join(raw, pair.file));
+    const run = await cli('update', '--port', pty.path, 'client_ca');
+    expect(run.code).toBe(0);
+    expect(emulator.readPartition('client_ca').subarray(0, vector.expected.length)).toEqual(vector.expected);
+    rmSync(join(work, 'raw_data'), { recursive: true, force: true });
+    expectOneLineError(await cli('update', '--port', pty.path, 'client_ca'), 2, /raw_data\/client_ca: no such folder/);
   });
 
   it('refuses an unknown partition and a bin too big for the partition, leaving flash untouched', async () => {
