@@ -4,7 +4,7 @@ import type { EspAtModule } from './module.js';
 import { type Partition, SECTOR_SIZE } from './partition-table.js';
 import { readRange } from './read-range.js';
 import { eraseRange } from './sysflash.js';
-import { writeImage, type WriteReport } from './write-image.js';
+import { isErased, PROBE_BYTES, writeImage, type WriteReport } from './write-image.js';
 
 export interface UpdateOptions {
   signal?: AbortSignal;
@@ -46,12 +46,16 @@ export async function updatePartition(module: EspAtModule, label: string, bin: U
   const finish = (report: WriteReport): UpdateReport => ({ ...report, length: image.length, partitionSize: partition.size, durationMs: Math.round(performance.now() - started) });
 
   // Does the module hold this bin already? Compare the bin's bytes and probe what follows them, rather
-  // than reading the bin's whole last sector: a re-run must cost well under a rewrite.
+  // than reading the bin's whole last sector: a re-run must cost well under a rewrite. The probes (the
+  // bin's start, the bytes right after it, each later sector's start) find what leaves stale bytes
+  // there: an older, longer bin (its items run on from the bin's end), and sectors an interrupted
+  // erase did not reach (an erase clears whole sectors).
+  let head: Buffer | undefined;
   let current: Buffer | undefined;
   let bytesRead = 0;
   const compared = (): void => options.onEvent?.({ type: 'progress', phase: 'compare', done: bytesRead, total: Math.max(bytesRead, image.length), unit: 'bytes' });
   if (!options.force) {
-    const head = await readRange(module.session, partition, 0, Math.min(PROBE_BYTES, image.length), { signal: options.signal });
+    head = await readRange(module.session, partition, 0, Math.min(PROBE_BYTES, image.length), { signal: options.signal });
     bytesRead += head.length;
     if (head.equals(image.subarray(0, head.length))) {
       compared();
@@ -79,22 +83,13 @@ export async function updatePartition(module: EspAtModule, label: string, bin: U
     onEvent: options.onEvent,
     force: options.force,
     current,
+    head,
     eraseAfter: tail,
   });
   return finish({ ...report, bytesRead: report.bytesRead + bytesRead });
 }
 
-function isErased(bytes: Uint8Array): boolean {
-  return bytes.every((byte) => byte === 0xff);
-}
 
-/**
- * Bytes probed at the start of the bin, right after it, and at the start of each later sector. A whole
- * read of the rest would cost more than rewriting everything; the probes find what actually leaves
- * stale bytes there: an older, longer bin (its items run on contiguously from the bin's end), and
- * sectors an interrupted erase did not reach (an erase clears whole sectors).
- */
-const PROBE_BYTES = 64;
 
 /** The bin is there already: make sure only 0xFF follows it, erasing the rest of the partition if not. */
 async function eraseStaleTail(

@@ -14,6 +14,8 @@ export interface WriteImageOptions {
   force?: boolean;
   /** What the range holds now, when the caller has just read it: skips the comparison read. */
   current?: Buffer;
+  /** The range's first PROBE_BYTES, when the caller has just read them: skips the probe read. */
+  head?: Buffer;
   /**
    * Sectors (partition offsets, 4 KiB aligned) past the range to erase whenever the range had to
    * change — e.g. the rest of a PKI partition, so no stale item survives after a shorter bin.
@@ -46,7 +48,7 @@ export interface WriteReport {
  * after all is erased and written again. Saves the comparison read (the payload's wire time) on
  * blank modules; costs one short read everywhere else.
  */
-const BLANK_PROBE_BYTES = 64;
+export const PROBE_BYTES = 64;
 
 /**
  * Make `bytes` appear at `offset` of the partition, touching as little flash as possible:
@@ -56,7 +58,7 @@ const BLANK_PROBE_BYTES = 64;
  *
  * What is there: `current` when the caller knows it; nothing with `force` (everything is erased and
  * written); else a short probe read, then either the rest of the range (to compare), or — when the
- * probe found erased flash — nothing more (see BLANK_PROBE_BYTES).
+ * probe found erased flash — nothing more (see PROBE_BYTES).
  */
 export async function writeImage(
   session: AtSession,
@@ -85,9 +87,12 @@ export async function writeImage(
       plan = planWrite(offset, options.current, desired);
     } else {
       emit({ type: 'progress', phase: 'compare', done: 0, total: length, unit: 'bytes' });
-      const probeLength = Math.min(BLANK_PROBE_BYTES, length);
-      const probe = length > 0 ? await readChunk(session, partition, offset, probeLength, { signal }) : Buffer.alloc(0);
-      bytesRead += probeLength;
+      const probeLength = Math.min(PROBE_BYTES, length);
+      let probe = options.head?.length === probeLength ? options.head : undefined;
+      if (!probe) {
+        probe = length > 0 ? await readChunk(session, partition, offset, probeLength, { signal }) : Buffer.alloc(0);
+        bytesRead += probeLength;
+      }
       if (probeLength < length && isErased(probe)) {
         const blankPlan = planWrite(offset, Buffer.alloc(length, 0xff), desired);
         if (blankPlan.actions.length > 0) {
@@ -233,7 +238,7 @@ function chunkSizeOf(requested: number | undefined): number {
   return requested;
 }
 
-function isErased(bytes: Uint8Array): boolean {
+export function isErased(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0xff) return false;
   return true;
 }
