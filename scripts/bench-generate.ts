@@ -53,7 +53,7 @@ function validated(items: PkiItem[]): Buffer {
   return encodePkiBin(items);
 }
 
-export const DEFAULT_VECTOR = resolve(repoRoot, '../shared/vectors/atpki/client_cert');
+export const DEFAULT_VECTOR = resolve(repoRoot, 'test/vectors/atpki/client_cert');
 
 /**
  * The reference AtPKI.py, one process per set (what replacing it saves a factory script).

@@ -96,7 +96,7 @@ describe('the built executable', () => {
 
   it('survives a reader that goes away (EPIPE) without a stack trace', async () => {
     ensureBuilt();
-    const child = spawn(process.execPath, [cliPath, 'inspect', join(repoRoot, '../shared/vectors/atpki/client_key/expected.bin')], {
+    const child = spawn(process.execPath, [cliPath, 'inspect', join(repoRoot, 'test/vectors/atpki/client_key/expected.bin')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.destroy(); // closed before the CLI writes anything

@@ -7,8 +7,8 @@ import { EspAtEmulator, servePty } from '../../mock-device/index.js';
 import { repoRoot } from '../pki/paths.js';
 import { ensureBuilt, expectOneLineError, runCliAsync } from './harness.js';
 
-const image = readFileSync(join(repoRoot, '../shared/vectors/esp_secure_cert/tlv_ec_p256_plain/output/esp_secure_cert.bin'));
-const clientCertBin = readFileSync(join(repoRoot, '../shared/vectors/atpki/client_cert/expected.bin'));
+const image = readFileSync(join(repoRoot, 'test/vectors/esp_secure_cert/tlv_ec_p256_plain/output/esp_secure_cert.bin'));
+const clientCertBin = readFileSync(join(repoRoot, 'test/vectors/atpki/client_cert/expected.bin'));
 let work: string;
 let emulator: EspAtEmulator;
 let pty: { path: string; close(): Promise<void> };

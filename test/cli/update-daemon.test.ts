@@ -26,7 +26,7 @@ describe('update --daemon', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/wrote the 2344-byte bin \(2 items\) to client_cert.*verified/);
-    const expected = readFileSync(join(repoRoot, '../shared/vectors/atpki/client_cert/expected.bin'));
+    const expected = readFileSync(join(repoRoot, 'test/vectors/atpki/client_cert/expected.bin'));
     const partition = ports[0]!.emulator.readPartition('client_cert');
     expect(partition.subarray(0, expected.length)).toEqual(expected);
     expect(partition.subarray(expected.length).every((b) => b === 0xff)).toBe(true);

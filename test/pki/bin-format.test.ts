@@ -31,7 +31,7 @@ function decodeFailure(bytes: Uint8Array): InputError {
   throw new Error('decodePkiBin accepted the bin');
 }
 
-describe('reference vectors (shared/vectors/atpki)', () => {
+describe('reference vectors (test/vectors/atpki)', () => {
   it('has cases to check', () => {
     expect(vectors.map((vector) => vector.name)).toEqual(expect.arrayContaining(['client_cert', 'client_key', 'client_ca', 'mixed_types']));
   });

@@ -1,11 +1,11 @@
-/** Where the test inputs are: the shared reference vectors and this repo's fixtures. */
+/** Where the test inputs are: the reference vectors (test/vectors, copied from Espressif's tools' output) and this repo's fixtures. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PkiItem, PkiType } from '../../src/pki/types.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const atpkiVectorsDir = resolve(repoRoot, '../shared/vectors/atpki');
+export const atpkiVectorsDir = resolve(repoRoot, 'test/vectors/atpki');
 export const fixturesDir = join(repoRoot, 'test/fixtures/pki');
 
 export function fixture(name: string): Buffer {
@@ -25,7 +25,7 @@ export interface AtpkiVector {
   expected: Buffer;
 }
 
-/** Every case folder of shared/vectors/atpki (new folders are picked up automatically). */
+/** Every case folder of test/vectors/atpki (new folders are picked up automatically). */
 export function atpkiVectors(): AtpkiVector[] {
   return readdirSync(atpkiVectorsDir, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())

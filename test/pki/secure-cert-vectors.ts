@@ -1,9 +1,9 @@
-/** The esp_secure_cert reference vectors (shared/vectors/esp_secure_cert), found by walking the folder. */
+/** The esp_secure_cert reference vectors (test/vectors/esp_secure_cert), found by walking the folder. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { repoRoot } from './paths.js';
 
-export const secureCertVectorsDir = resolve(repoRoot, '../shared/vectors/esp_secure_cert');
+export const secureCertVectorsDir = resolve(repoRoot, 'test/vectors/esp_secure_cert');
 export const upstreamDir = join(secureCertVectorsDir, 'upstream');
 
 /**
