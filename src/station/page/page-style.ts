@@ -52,6 +52,8 @@ body { padding: var(--gap); display: flex; flex-direction: column; gap: var(--ga
   display: flex; flex-direction: column; gap: 0.35rem;
   overflow: hidden;
   border: 0.3rem solid transparent;
+  /* The words scale with the tile (cqi), so PROVISIONING fits a sixteen-bay grid too. */
+  container-type: inline-size;
 }
 .bay[data-state="identifying"] { background: var(--identifying); }
 .bay[data-state="provisioning"] { background: var(--provisioning); }
@@ -62,10 +64,10 @@ body { padding: var(--gap); display: flex; flex-direction: column; gap: var(--ga
   color: #d0d0d0;
 }
 .bay-head { display: flex; align-items: baseline; gap: 0.8rem; }
-.bay-name { font-size: clamp(1.5rem, 2.2vw, 2.2rem); font-weight: 700; overflow-wrap: anywhere; }
+.bay-name { font-size: clamp(1.3rem, 6.5cqi, 2.4rem); font-weight: 700; overflow-wrap: anywhere; }
 .bay-since { margin-left: auto; font-size: 1rem; opacity: 0.8; white-space: nowrap; }
 .bay-state {
-  font-size: clamp(2.2rem, 3.6vw, 3.6rem); font-weight: 800; line-height: 1.05;
+  font-size: clamp(1.4rem, 9.5cqi, 4rem); font-weight: 800; line-height: 1.05;
   text-transform: uppercase; letter-spacing: 0.03em;
 }
 .bay-phase { font-size: 1.5rem; font-weight: 600; }
