@@ -6,13 +6,14 @@
  * - port up → `waiting`, unless the bay is busy or shows a unit's result (kept until the unit leaves);
  * - port connecting/down/stopped → `down` with the reason (a unit that left takes its result along);
  * - an update/verify job starts → `provisioning`, its progress events give phase and progress;
- * - its end → `passed`, or `failed` with the one-line error, counted in the totals. When the port
+ * - its end → `passed`, or `failed` with the one-line error (or, for a verify job that ran to the
+ *   end, why the module does not hold the bin), counted in the totals. When the port
  *   is already down by then (the unit was pulled mid-job), the bay stays `down`; the failure is
  *   still counted.
  *
  * `read` and `partitions` jobs are not units being provisioned and leave the board alone.
  */
-import type { JobEvent, PortStateName } from './api-types.js';
+import type { EndEvent, JobEvent, PortStateName } from './api-types.js';
 import type { BayBoard, BayStatus } from './bay-board.js';
 import type { Job } from './job.js';
 import type { JobService } from './job-service.js';
@@ -67,15 +68,25 @@ export class BoardFeed {
         this.#board.set(bay, { state: 'provisioning', phase: event.phase, progress: { done: event.done, total: event.total } });
       } else if (event.type === 'end') {
         this.#jobListeners.delete(job);
-        const reason = event.ok ? undefined : event.error.message;
-        this.#board.record({ bay, ok: event.ok, ...(reason ? { reason } : {}) });
+        const reason = failure(event);
+        this.#board.record({ bay, ok: reason === undefined, ...(reason ? { reason } : {}) });
         // Pulled mid-job: the port's `down` came first and says more about the bay now.
         if (supervisor && !supervisor.isUp) return;
-        this.#board.set(bay, event.ok ? { state: 'passed' } : { state: 'failed', reason: reason! });
+        this.#board.set(bay, reason === undefined ? { state: 'passed' } : { state: 'failed', reason });
       }
     });
     this.#jobListeners.set(job, unsubscribe);
   }
+}
+
+/** Why the unit did not pass, or undefined when it did. A verify job succeeds with `match: false` when the bytes differ. */
+function failure(end: EndEvent): string | undefined {
+  if (!end.ok) return end.error.message;
+  const { match, reason, firstDifference, partition } = end.result;
+  if (match !== false) return undefined;
+  if (typeof reason === 'string') return `verify: ${reason}`;
+  const where = typeof firstDifference === 'number' ? ` (first difference at byte ${firstDifference})` : '';
+  return `verify: ${typeof partition === 'string' ? partition : 'the partition'} does not hold the bin${where}`;
 }
 
 function isBusy(state: BayStatus['state']): boolean {

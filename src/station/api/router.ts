@@ -25,7 +25,7 @@ import type { JobService } from '../job-service.js';
 import type { StationLogger } from '../logger.js';
 import type { StationMetrics } from '../metrics.js';
 import { operatorPage, PAGE_CSP, pageHeaders } from '../page/operator-page.js';
-import { streamBoard, type BoardStreamOptions } from './board-stream.js';
+import { streamBoard } from './board-stream.js';
 import { readJsonBody, sendError, sendJson } from './http.js';
 
 export interface RouterContext {
@@ -35,8 +35,6 @@ export interface RouterContext {
   partitions(port: string): PortPartitions;
   metrics: StationMetrics;
   board: BayBoard;
-  /** Tests shorten the heartbeat. */
-  boardStream?: BoardStreamOptions;
   maxBodyBytes: number;
   logger: StationLogger;
 }
@@ -77,7 +75,7 @@ export function createRouter(context: RouterContext): RequestHandler {
         if (boardStreams >= MAX_BOARD_STREAMS) throw new RequestError(503, 'TOO_MANY_STREAMS', `${MAX_BOARD_STREAMS} event streams are open already; close a page`);
         boardStreams++;
         res.once('close', () => boardStreams--);
-        streamBoard(req, res, context.board, context.boardStream);
+        streamBoard(req, res, context.board);
       },
     }),
     route('/status', { GET: (_req, res) => sendJson(res, 200, context.status()) }),
