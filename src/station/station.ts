@@ -1,8 +1,9 @@
 /**
  * The factory-station daemon, assembled: one PortSupervisor per configured port, the JobService
- * with its journal, the metrics, the operator's board, and the HTTP API (with the operator page). `Station.start(config)` brings it up;
- * `station.stop()` shuts it down gracefully (stop accepting jobs, cancel queued ones, let running
- * ones finish within `shutdownGraceMs`, close ports, stop listening, close the journal).
+ * with its journal, the metrics, the operator's board, and the HTTP API (with the operator page).
+ * `Station.start(config)` brings it up; `station.stop()` shuts it down gracefully (stop accepting
+ * jobs, cancel queued ones, let running ones finish within `shutdownGraceMs`, close ports, stop
+ * listening, close the journal).
  *
  * Several stations can run in one process (tests): nothing here is global except the transport
  * scheme registry.

@@ -14,7 +14,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 /** The routes a page cookie opens (GET only). */
-export const PAGE_PATHS: ReadonlySet<string> = new Set(['/', '/board', '/events']);
+const PAGE_PATHS: ReadonlySet<string> = new Set(['/', '/board', '/events']);
 
 export type Access = 'bearer' | 'cookie' | 'login' | 'none';
 
@@ -58,7 +58,7 @@ export class PageAuth {
 }
 
 /** A constant-time check of candidates against one secret. */
-export function secretMatcher(secret: string): (candidate: string) => boolean {
+function secretMatcher(secret: string): (candidate: string) => boolean {
   const expected = createHash('sha256').update(secret).digest();
   return (candidate) => timingSafeEqual(createHash('sha256').update(candidate).digest(), expected);
 }
