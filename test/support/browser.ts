@@ -57,7 +57,7 @@ export async function launchBrowser(viewport = { width: 1600, height: 1000 }): P
 }
 
 /** `chromium --headless --dump-dom URL`, as an outside check runs it (fresh profile). */
-export function dumpDom(url: string, timeoutMs = 60_000): Promise<string> {
+export function dumpDom(url: string, timeoutMs = 90_000): Promise<string> {
   const profile = mkdtempSync(join(tmpdir(), 'atpki-dumpdom-'));
   return new Promise<string>((resolve, reject) => {
     execFile(

@@ -30,7 +30,7 @@ function base(t: TestStation): string {
 const tile = (bay: string, state?: BayState) => `#bays article[data-bay="${bay}"]${state ? `[data-state="${state}"]` : ''}`;
 
 async function allWaiting(t: TestStation): Promise<void> {
-  await eventually(() => t.station.board.snapshot().bays.every((bay) => bay.state === 'waiting'), 'every bay waiting (ports up)');
+  await eventually(() => t.station.board.snapshot().bays.every((bay) => bay.state === 'waiting'), 'every bay waiting (ports up)', WAIT_MS);
 }
 
 /**
