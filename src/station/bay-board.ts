@@ -73,6 +73,8 @@ export class BayBoard extends EventEmitter<BayBoardEvents> {
 
   constructor(bayNames: readonly string[], options: { now?: () => Date } = {}) {
     super();
+    // One listener per open operator page (the API bounds how many are open).
+    this.setMaxListeners(0);
     this.#now = options.now ?? (() => new Date());
     const since = this.#now().toISOString();
     for (const bay of bayNames) this.#bays.set(bay, { bay, state: 'down', since });

@@ -17,6 +17,7 @@
  * their own `job.stop` signal. Nothing uses `.clear()` or p-queue's timeout.
  */
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import { AbortedError, AtPkiError, PortError, TimeoutError } from '../errors.js';
 import type { OperationEvent } from '../flash/events.js';
@@ -60,7 +61,12 @@ export interface JobServiceOptions {
   logger: StationLogger;
 }
 
-export class JobService {
+interface JobServiceEvents {
+  /** A job starts working on its module (its `begin` event follows in the same turn). */
+  started: [job: Job];
+}
+
+export class JobService extends EventEmitter<JobServiceEvents> {
   readonly #options: JobServiceOptions;
   readonly #logger: StationLogger;
   readonly #jobs = new Map<string, Job>();
@@ -77,6 +83,7 @@ export class JobService {
   #shuttingDown = false;
 
   constructor(options: JobServiceOptions) {
+    super();
     this.#options = options;
     this.#logger = options.logger;
     for (const supervisor of options.supervisors) {
@@ -291,6 +298,7 @@ export class JobService {
         return;
       }
       const spec = job.spec;
+      this.emit('started', job);
       job.emit({ type: 'begin', operation: spec.type, port: spec.port, ...(spec.partition ? { partition: spec.partition } : {}) });
       job.emit({ type: 'log', level: 'info', message: `port ${lane.name} (${lane.supervisor.url}): ESP-AT ${lane.supervisor.firmware?.atVersion ?? 'unknown'}` });
       log.info({ type: spec.type, partition: spec.partition }, 'job started');

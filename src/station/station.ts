@@ -1,8 +1,9 @@
 /**
  * The factory-station daemon, assembled: one PortSupervisor per configured port, the JobService
- * with its journal, the metrics, and the HTTP API. `Station.start(config)` brings it up;
- * `station.stop()` shuts it down gracefully (stop accepting jobs, cancel queued ones, let running
- * ones finish within `shutdownGraceMs`, close ports, stop listening, close the journal).
+ * with its journal, the metrics, the operator's board, and the HTTP API (with the operator page).
+ * `Station.start(config)` brings it up; `station.stop()` shuts it down gracefully (stop accepting
+ * jobs, cancel queued ones, let running ones finish within `shutdownGraceMs`, close ports, stop
+ * listening, close the journal).
  *
  * Several stations can run in one process (tests): nothing here is global except the transport
  * scheme registry.
@@ -10,6 +11,8 @@
 import type { DestinationStream } from 'pino';
 import type { FirmwareView, PortPartitions, PortStatus, StationStatus } from './api-types.js';
 import { ApiServer } from './api/server.js';
+import { BayBoard } from './bay-board.js';
+import { BoardFeed } from './board-feed.js';
 import { createRouter } from './api/router.js';
 import type { StationConfig } from './config.js';
 import { RequestError } from './errors.js';
@@ -35,6 +38,10 @@ export class Station {
   readonly logger: StationLogger;
   readonly metrics: StationMetrics;
   readonly jobs: JobService;
+  /** What the operator page shows: each bay's state and the station totals. */
+  readonly board: BayBoard;
+  /** Feeds `board` from port states and plain jobs; station mode detaches it and drives the board itself. */
+  readonly boardFeed: BoardFeed;
   readonly startedAt = new Date();
   readonly #version: string;
   readonly #supervisors: Map<string, PortSupervisor>;
@@ -55,6 +62,8 @@ export class Station {
       ]),
     );
     this.jobs = new JobService({ jobs: config.jobs, supervisors: [...this.#supervisors.values()], journal, metrics: this.metrics, logger });
+    this.board = new BayBoard(config.ports.map((port) => port.name));
+    this.boardFeed = new BoardFeed(this.board, [...this.#supervisors.values()], this.jobs);
     for (const supervisor of this.#supervisors.values()) {
       const port = supervisor.name;
       supervisor.on('state', (state) => this.metrics.portUp(port, state === 'up'));
@@ -86,6 +95,7 @@ export class Station {
           status: () => station.status(),
           partitions: (name) => station.partitions(name),
           metrics: station.metrics,
+          board: station.board,
           maxBodyBytes: config.api.maxBodyBytes,
           logger,
         }),

@@ -11,15 +11,21 @@
  * | `GET /jobs/:id/events` | 200 JSON lines: past events, then live ones until `end`; 404 |
  * | `DELETE /jobs/:id` | 200 JobView (cancelled); 409 running or finished; 404 |
  * | `GET /metrics` | 200 Prometheus text |
+ * | `GET /` | 200 the operator page (HTML, the board embedded) |
+ * | `GET /board` | 200 BoardSnapshot |
+ * | `GET /events` | 200 server-sent events: the board on connect and after each change; 503 when too many are open |
  *
  * Errors are `{ "error": { "code", "message", "details"? } }`; unknown paths 404, wrong methods 405.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JobEvent, PortPartitions, StationStatus } from '../api-types.js';
+import type { BayBoard } from '../bay-board.js';
 import { RequestError } from '../errors.js';
 import type { JobService } from '../job-service.js';
 import type { StationLogger } from '../logger.js';
 import type { StationMetrics } from '../metrics.js';
+import { operatorPage, PAGE_CSP, pageHeaders } from '../page/operator-page.js';
+import { streamBoard } from './board-stream.js';
 import { readJsonBody, sendError, sendJson } from './http.js';
 
 export interface RouterContext {
@@ -28,9 +34,13 @@ export interface RouterContext {
   /** Throws RequestError 404 (unknown port) or 503 (no table known). */
   partitions(port: string): PortPartitions;
   metrics: StationMetrics;
+  board: BayBoard;
   maxBodyBytes: number;
   logger: StationLogger;
 }
+
+/** Open `GET /events` streams at most (each one a listener on the board). */
+const MAX_BOARD_STREAMS = 32;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void> | void;
 
@@ -50,7 +60,24 @@ export function createRouter(context: RouterContext): RequestHandler {
     return job;
   };
 
+  let boardStreams = 0;
+
   const routes: Route[] = [
+    route('/', {
+      GET: (_req, res) => {
+        res.writeHead(200, pageHeaders(PAGE_CSP));
+        res.end(operatorPage(context.board.snapshot()));
+      },
+    }),
+    route('/board', { GET: (_req, res) => sendJson(res, 200, context.board.snapshot()) }),
+    route('/events', {
+      GET: (req, res) => {
+        if (boardStreams >= MAX_BOARD_STREAMS) throw new RequestError(503, 'TOO_MANY_STREAMS', `${MAX_BOARD_STREAMS} event streams are open already; close a page`);
+        boardStreams++;
+        res.once('close', () => boardStreams--);
+        streamBoard(req, res, context.board);
+      },
+    }),
     route('/status', { GET: (_req, res) => sendJson(res, 200, context.status()) }),
     route('/metrics', {
       GET: async (_req, res) => {

@@ -1,17 +1,19 @@
 /**
  * Where the API listens: a unix socket (mode 0600 — file permissions are the access control) and,
- * optionally, a loopback TCP port on which every request needs `Authorization: Bearer <token>`.
+ * optionally, a loopback TCP port on which every request needs `Authorization: Bearer <token>`,
+ * except the operator page's own routes, which a browser opens with the page cookie (page-auth.ts).
  *
  * A socket file left behind by a daemon that died is removed; one that still answers means another
  * daemon is running, and starting fails. A path that exists but is not a socket is never removed.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { lstat, chmod, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { PortError } from '../../errors.js';
 import { RequestError } from '../errors.js';
+import { pageHeaders, UNAUTHORIZED_CSP, UNAUTHORIZED_PAGE } from '../page/operator-page.js';
 import { sendError } from './http.js';
+import { PageAuth } from './page-auth.js';
 import type { RequestHandler } from './router.js';
 
 export interface ApiServerOptions {
@@ -49,16 +51,15 @@ export class ApiServer {
       if (options.tcp) {
         const token = options.token;
         if (token === undefined) throw new PortError('a TCP listener needs a token');
-        const check = tokenChecker(token);
+        // Set once the port is known (the cookie's name carries it), before the first request.
+        let auth: PageAuth | undefined;
         const server = createServer((req, res) => {
-          if (!check(req)) {
-            sendError(res, new RequestError(401, 'UNAUTHORIZED', 'send Authorization: Bearer <token> (api.token of the daemon)'));
-            return;
-          }
-          void options.handler(req, res);
+          if (auth) authorize(auth, req, res, options.handler);
+          else sendError(res, new RequestError(503, 'STARTING', 'the daemon is starting'));
         });
         servers.push(server);
         tcpAddress = await listenOnTcp(server, options.tcp.host, options.tcp.port);
+        auth = new PageAuth(token, tcpAddress.port);
       }
       return new ApiServer(servers, socketPath, tcpAddress);
     } catch (error) {
@@ -144,13 +145,25 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** Compares hashes of the two tokens with timingSafeEqual (equal lengths, no early exit). */
-function tokenChecker(token: string): (req: IncomingMessage) => boolean {
-  const expected = createHash('sha256').update(token).digest();
-  return (req) => {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer (\S+)$/i.exec(header);
-    if (!match) return false;
-    return timingSafeEqual(createHash('sha256').update(match[1]!).digest(), expected);
-  };
+/** A TCP request: let it through, log a browser in (303 + cookie), or refuse it (401). */
+function authorize(auth: PageAuth, req: IncomingMessage, res: ServerResponse, handler: RequestHandler): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(req.url ?? '/', 'http://station');
+  } catch {
+    url = undefined;
+  }
+  const path = url?.pathname ?? '';
+  const access = url ? auth.check(req, path, url.searchParams) : 'none';
+  if (access === 'bearer' || access === 'cookie') {
+    void handler(req, res);
+  } else if (access === 'login') {
+    res.writeHead(303, auth.loginHeaders());
+    res.end();
+  } else if (req.method === 'GET' && path === '/') {
+    res.writeHead(401, { ...pageHeaders(UNAUTHORIZED_CSP), 'WWW-Authenticate': 'Bearer' });
+    res.end(UNAUTHORIZED_PAGE);
+  } else {
+    sendError(res, new RequestError(401, 'UNAUTHORIZED', 'send Authorization: Bearer <token> (api.token of the daemon)'));
+  }
 }
