@@ -6,23 +6,18 @@
 import { Option, type Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
 import type { BinSource } from '../../flash/bin-source.js';
-import { parseCredentialPairs, parsePartitionSize, type PartitionSize } from '../../flash/credential-files.js';
-import { layoutPkiBin } from '../../pki/bin-format.js';
-import { describeItem } from '../../pki/types.js';
+import type { parseCredentialPairs, PartitionSize } from '../../flash/credential-files.js';
 import type { CliIo } from '../io.js';
-import { prepareBinForCli } from '../prepare-bin.js';
 import { addExamples, addJsonOption, printResult, type JsonOption } from '../output.js';
 import {
   addSecureCertOptions,
   DEFAULT_SECURE_CERT_OUTPUT,
   OUTPUT_FORMATS,
-  runSecureCertGenerate,
   SECURE_CERT_HELP,
   secureCertOptionsUsed,
   type OutputFormat,
   type SecureCertOptions,
-} from '../secure-cert-generate.js';
-import { writeFileAtomic } from '../write-file-atomic.js';
+} from '../secure-cert-options.js';
 
 /** What AtPKI.py writes when -b is not given. */
 export const DEFAULT_OUTPUT = 'PKI.bin';
@@ -84,8 +79,10 @@ export function registerGenerate(program: Command, io: CliIo): void {
     'at-pki generate --format esp-secure-cert --ca-cert ca.pem --device-cert device.pem --private-key device.key',
     'at-pki generate --format esp-secure-cert --append-integrity esp_secure_cert.bin',
   ]);
-  generate.action((args: string[], options: GenerateOptions) =>
-    options.format === undefined || options.format === 'atpki' ? runGenerate(io, args, options) : runSecureCertGenerate(io, args, { ...options, format: options.format }),
+  generate.action(async (args: string[], options: GenerateOptions) =>
+    options.format === undefined || options.format === 'atpki'
+      ? runGenerate(io, args, options)
+      : (await import('../secure-cert-generate.js')).runSecureCertGenerate(io, args, { ...options, format: options.format }),
   );
 
   const compat = program
@@ -114,8 +111,16 @@ function addCommonOptions(command: Command): void {
 async function runGenerate(io: CliIo, args: readonly string[], options: GenerateOptions): Promise<void> {
   const misplaced = secureCertOptionsUsed(options);
   if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')} ${misplaced.length === 1 ? 'is' : 'are'} for --format esp-secure-cert (or cust-flash)`);
+  // The implementation, loaded when the command runs (see program.ts).
+  const [{ parseCredentialPairs, parsePartitionSize }, { layoutPkiBin }, { describeItem }, { prepareBinForCli }, { writeFileAtomic }] = await Promise.all([
+    import('../../flash/credential-files.js'),
+    import('../../pki/bin-format.js'),
+    import('../../pki/types.js'),
+    import('../prepare-bin.js'),
+    import('../write-file-atomic.js'),
+  ]);
   const limit = options.partitionSize === undefined ? undefined : parsePartitionSize(options.partitionSize);
-  const { source, output } = sourceOf(args, options);
+  const { source, output } = sourceOf(args, options, parseCredentialPairs);
   const { bin, items, validation, ignored } = await prepareBinForCli(io, source, options.validate);
 
   if (limit !== undefined && bin.length > limit.bytes) {
@@ -152,9 +157,9 @@ async function runGenerate(io: CliIo, args: readonly string[], options: Generate
 }
 
 /** The items to read and the default output name: `<type> <file>` pairs, or `--from DIR <partition>`. */
-function sourceOf(args: readonly string[], options: GenerateOptions): { source: BinSource; output: string } {
+function sourceOf(args: readonly string[], options: GenerateOptions, parsePairs: typeof parseCredentialPairs): { source: BinSource; output: string } {
   if (options.from === undefined) {
-    return { source: { kind: 'files', files: parseCredentialPairs(args) }, output: options.output ?? DEFAULT_OUTPUT };
+    return { source: { kind: 'files', files: parsePairs(args) }, output: options.output ?? DEFAULT_OUTPUT };
   }
   if (args.length !== 1) {
     throw new UsageError(`--from takes exactly one partition name after the options (got ${args.length === 0 ? 'none' : args.join(' ')})`);
