@@ -33,6 +33,8 @@ interface GenerateOptions extends JsonOption, SecureCertOptions {
   partitionSize?: string;
   /** Validate the items first. Commander sets it from `--no-validate`. @default true */
   validate: boolean;
+  /** Every set folder below this folder → `<output>/<set>/<partition>.bin` (generate-batch.ts). */
+  batch?: string;
 }
 
 const DETAILS_HELP = `
@@ -65,22 +67,26 @@ export function registerGenerate(program: Command, io: CliIo): void {
       '[options] <type> <file> [<type> <file> ...]\n       at-pki generate [options] --from <dir> <partition>\n       at-pki generate --format esp-secure-cert [--ca-cert <file>] [--device-cert <file>] [--private-key <file>] [-o <file>]',
     )
     .argument('[items...]', '<type> <file> pairs, or the partition name with --from')
-    .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from, ${DEFAULT_SECURE_CERT_OUTPUT} for esp_secure_cert)`)
+    .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from, ${DEFAULT_SECURE_CERT_OUTPUT} for esp_secure_cert); the output folder with --batch`)
+    .option('--batch <dir>', 'every set folder <dir>/<set>/ (raw_data layout: <set>/client_cert/...) → <output>/<set>/<partition>.bin, in one process')
     .addOption(new Option('--format <format>', 'atpki: ESP-AT PKI bin; esp-secure-cert: esp_secure_cert partition (TLV); cust-flash: its legacy layout').choices(OUTPUT_FORMATS).default('atpki'));
   addSecureCertOptions(generate);
   addCommonOptions(generate);
-  generate.addHelpText('after', `${DETAILS_HELP}\n${SECURE_CERT_HELP}`);
+  generate.addHelpText('after', `${DETAILS_HELP}\n${BATCH_HELP}\n${SECURE_CERT_HELP}`);
   addExamples(generate, [
     'at-pki generate -o client_cert.bin cert client.crt',
     'at-pki generate -o client_ca.bin ca root.crt ca intermediate.crt',
     'at-pki generate --from components/customized_partitions/raw_data client_key',
     'at-pki generate --partition-size client_cert -o client_cert.bin cert a.crt cert b.crt',
     'at-pki generate --json cert client.crt',
+    'at-pki generate --batch sets/ -o bins/',
     'at-pki generate --format esp-secure-cert --ca-cert ca.pem --device-cert device.pem --private-key device.key',
     'at-pki generate --format esp-secure-cert --append-integrity esp_secure_cert.bin',
   ]);
   generate.action(async (args: string[], options: GenerateOptions) =>
-    options.format === undefined || options.format === 'atpki'
+    options.batch !== undefined
+      ? runBatch(io, args, { ...options, batch: options.batch })
+      : options.format === undefined || options.format === 'atpki'
       ? runGenerate(io, args, options)
       : (await import('../secure-cert-generate.js')).runSecureCertGenerate(io, args, { ...options, format: options.format }),
   );
@@ -106,6 +112,22 @@ function addCommonOptions(command: Command): void {
     .option('--partition-size <size>', 'refuse a bin larger than this: bytes (8192, 0x2000, 8K) or a partition name (client_cert...)')
     .option('--no-validate', 'write the bin even if validation finds errors');
   addJsonOption(command);
+}
+
+const BATCH_HELP = `
+--batch DIR -o OUTDIR:
+  Every folder DIR/<set>/ is a set of raw_data folders (DIR/<set>/client_cert/, .../client_key/...);
+  each of its partition folders becomes OUTDIR/<set>/<partition>.bin, exactly as --from DIR/<set>
+  <partition> makes it, with the same validation. Every set is built and checked before anything is
+  written: a bad set stops the command with one line naming the set and the file, and OUTDIR is left
+  as it was. Folders whose names do not end in _ca, _cert or _key are skipped with a warning.
+  --partition-size takes bytes here (every bin is checked against it).`;
+
+async function runBatch(io: CliIo, args: readonly string[], options: GenerateOptions & { batch: string }): Promise<void> {
+  const misplaced = [...secureCertOptionsUsed(options), ...(options.from === undefined ? [] : ['--from'])];
+  if (options.format !== undefined && options.format !== 'atpki') misplaced.push(`--format ${options.format}`);
+  if (misplaced.length > 0) throw new UsageError(`--batch builds PKI bins from raw_data folders: ${misplaced.join(', ')} cannot be used with it`);
+  await (await import('../generate-batch.js')).runGenerateBatch(io, args, { ...options, batch: options.batch });
 }
 
 async function runGenerate(io: CliIo, args: readonly string[], options: GenerateOptions): Promise<void> {
