@@ -64,7 +64,7 @@ export function registerGenerate(program: Command, io: CliIo): void {
     .summary('build a PKI bin from certificate and key files')
     .description('Build an ESP-AT PKI bin (the format of AtPKI.py generate_bin), or an esp_secure_cert partition image, from certificate and key files, validated first.')
     .usage(
-      '[options] <type> <file> [<type> <file> ...]\n       at-pki generate [options] --from <dir> <partition>\n       at-pki generate --format esp-secure-cert [--ca-cert <file>] [--device-cert <file>] [--private-key <file>] [-o <file>]',
+      '[options] <type> <file> [<type> <file> ...]\n       at-pki generate [options] --from <dir> <partition>\n       at-pki generate [options] --batch <dir> -o <outdir>\n       at-pki generate --format esp-secure-cert [--ca-cert <file>] [--device-cert <file>] [--private-key <file>] [-o <file>]',
     )
     .argument('[items...]', '<type> <file> pairs, or the partition name with --from')
     .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from, ${DEFAULT_SECURE_CERT_OUTPUT} for esp_secure_cert); the output folder with --batch`)
