@@ -66,18 +66,25 @@ function heavy(loaded: Loaded): string[] {
 }
 
 describe('start-up loads only what the command needs', () => {
-  it('--version loads commander, the registration files and light helpers: nothing heavy', () => {
+  it('--version alone loads neither commander nor the commands', () => {
     const loaded = loadedBy(['--version']);
     expect(loaded.status).toBe(0);
-    expect(loaded.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(loaded.stdout).toBe(`${JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version}\n`);
+    expect(loaded.packages).toEqual([]);
+    expect(loaded.project).toEqual(['src/cli/io.js', 'src/cli/main.js', 'src/cli/version.js']);
+  });
+
+  it('--help loads commander, every registration file and light helpers: nothing heavy', () => {
+    const loaded = loadedBy(['--help']);
+    expect(loaded.status).toBe(0);
     // Every command registered (so this covers every registration file), and nothing heavy.
     for (const name of ['daemon', 'generate', 'inspect', 'partitions', 'update', 'status']) expect(loaded.project).toContain(`src/cli/commands/${name}.js`);
     expect(loaded.packages).toEqual(['commander']);
     expect(heavy(loaded)).toEqual([]);
   });
 
-  it("a command's --help loads nothing more", () => {
-    for (const args of [['--help'], ['generate', '--help'], ['update', '--help'], ['daemon', '--help'], ['mfg', 'write', '--help']]) {
+  it("a command's --help, or --version after other arguments, loads nothing more", () => {
+    for (const args of [['generate', '--help'], ['update', '--help'], ['daemon', '--help'], ['mfg', 'write', '--help'], ['--json', '--version']]) {
       const loaded = loadedBy(args);
       expect(loaded.status, args.join(' ')).toBe(0);
       expect(heavy(loaded), args.join(' ')).toEqual([]);
