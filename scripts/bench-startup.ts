@@ -5,7 +5,7 @@
  * of many sets in one process, in sets/s. Part of `npm run bench` (section `startup`).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixed, median, ms, type Table } from './bench-support.js';
@@ -46,6 +46,9 @@ export async function benchStartup(options: { quick: boolean; repoRoot: string }
   try {
     const bin = join(work, 'client_cert.bin');
     timeRun([cli, 'generate', '--from', rawData, 'client_cert', '-o', bin], work);
+    mkdirSync(join(work, 'out-sizes'));
+    for (const name of ['client_ca', 'client_key']) timeRun([cli, 'generate', '--from', rawData, name, '-o', join(work, 'out-sizes', `${name}.bin`)], work);
+    cpSync(bin, join(work, 'out-sizes', 'client_cert.bin'));
     const cases: Case[] = [
       { label: 'node -e 0 (baseline)', args: ['-e', '0'] },
       { label: 'at-pki --version', args: [cli, '--version'], goal: 1.5 },
@@ -80,6 +83,24 @@ export async function benchStartup(options: { quick: boolean; repoRoot: string }
       );
       batch.push({ mode, sets: count, bins: count * 3, seconds, setsPerSecond: count / seconds });
     }
+    // What the file system alone costs: the same files (a folder per set, 3 bins each) written by a plain loop.
+    const bins = ['client_ca', 'client_cert', 'client_key'].map((name) => readFileSync(join(work, 'out-sizes', `${name}.bin`)));
+    const floor = median(
+      Array.from({ length: options.quick ? 1 : 3 }, (_, n) => {
+        const out = join(work, `floor-${n}`);
+        const start = performance.now();
+        mkdirSync(out);
+        for (let i = 0; i < count; i++) {
+          const dir = join(out, `set-${i}`);
+          mkdirSync(dir);
+          bins.forEach((bin, b) => writeFileSync(join(dir, `${b}.bin`), bin));
+        }
+        const elapsed = (performance.now() - start) / 1000;
+        rmSync(out, { recursive: true, force: true });
+        return elapsed;
+      }),
+    );
+    batch.push({ mode: 'floor: the same files written by a plain loop (no at-pki)', sets: count, bins: count * 3, seconds: floor, setsPerSecond: count / floor });
 
     const tables: Table[] = [
       {
@@ -103,7 +124,10 @@ export async function benchStartup(options: { quick: boolean; repoRoot: string }
           row.mode === '--no-validate' ? '≥ 1000' : '',
           row.mode === '--no-validate' ? (row.setsPerSecond >= 1000 ? 'yes' : 'no') : '',
         ]),
-        notes: ['Wall time of the whole command (process start, reading 6 files per set, building, writing and flushing 3 bins per set, renaming them into place); median of 3 runs (1 with --quick).'],
+        notes: [
+          'Wall time of the whole command (process start, reading 6 files per set, building, writing 3 bins per set into a staging folder, renaming them into place); median of 3 runs (1 with --quick).',
+          'floor: creating the same folders and files with writeFileSync in a loop, in the bench process: what the file system alone costs.',
+        ],
       },
     ];
     return { tables, rows, batch };
