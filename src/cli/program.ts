@@ -6,6 +6,26 @@
  * - add `--json` with addJsonOption() and finish with printResult() (see output.ts);
  * - warnings go through printWarnings(); failures are thrown, never printed: run.ts reports them;
  * - give every command examples and the exit codes with addExamples().
+ *
+ * Start-up: every call pays for loading every registration file (CI rigs call at-pki once per
+ * partition), so a command's code is loaded only when that command runs:
+ *
+ * - `commands/<name>.ts` registers options, help and examples, and imports statically only
+ *   `commander`, node: built-ins, `../../errors.js`, type-only imports (`import type`, erased), and
+ *   the light CLI helpers (io, output, device-options, table, version, secure-cert-options);
+ * - the action `await import()`s what does the work: its implementation in its own file
+ *   (e.g. `../generate-batch.js`), `../operation-runner.js` for device commands, the flash, pki and
+ *   station layers, packages (serialport, pino, prom-client, cli-progress, better-sqlite3...):
+ *
+ *       command.action(async (file: string, options: FooOptions) => {
+ *         const { runFoo } = await import('../foo.js');
+ *         await runFoo(io, file, options);
+ *       });
+ *
+ * - constants that --help shows belong in a light file, not in the implementation;
+ * - transport schemes are registered with a loader (main.ts), loaded when such a port is opened.
+ *
+ * test/cli/startup.test.ts fails if `--version` or a command's `--help` loads more than that.
  */
 import { Command } from 'commander';
 import { registerDaemon } from './commands/daemon.js';

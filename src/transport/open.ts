@@ -1,8 +1,7 @@
 import { AbortedError, AtPkiError, DisconnectedError, PortError } from '../errors.js';
 import { throwIfAborted, waitFor } from './abortable.js';
 import { assertBaudRate } from './base-transport.js';
-import { SerialTransport, type SerialLineOptions } from './serial-transport.js';
-import { TcpTransport } from './tcp-transport.js';
+import type { SerialLineOptions } from './serial-transport.js';
 import type { OpenOptions, Transport, TransportFactory } from './transport.js';
 
 /**
@@ -163,11 +162,16 @@ async function startOpen(
   options: { baudRate: number; timeoutMs: number; signal: AbortSignal; serial: SerialLineOptions | undefined },
 ): Promise<Transport> {
   const { baudRate, timeoutMs, signal } = options;
+  // Each transport is loaded when first opened: `serialport` (a native module) only for serial ports.
   switch (target.kind) {
-    case 'serial':
+    case 'serial': {
+      const { SerialTransport } = await import('./serial-transport.js');
       return SerialTransport.open(target.path, { ...options.serial, ...target.line, baudRate, signal, url });
-    case 'tcp':
+    }
+    case 'tcp': {
+      const { TcpTransport } = await import('./tcp-transport.js');
       return TcpTransport.open(target.host, target.port, { baudRate, signal, url });
+    }
     case 'scheme': {
       const factory = registry.get(target.scheme);
       if (!factory) throw unsupported(url, `scheme '${target.scheme}:' is no longer registered`);

@@ -6,8 +6,8 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { LOG_LEVELS, loadStationConfig, type LogLevel } from '../../station/config.js';
-import { Station } from '../../station/station.js';
+import type { LogLevel } from '../../station/config.js';
+import type { Station } from '../../station/station.js';
 import type { CliIo } from '../io.js';
 import { addExamples } from '../output.js';
 import { packageVersion } from '../version.js';
@@ -29,7 +29,7 @@ export function registerDaemon(program: Command, io: CliIo): void {
         'Prometheus metrics. Logs are JSON lines on stdout. SIGTERM/SIGINT shut it down gracefully (exit 0).',
     )
     .requiredOption('-c, --config <file>', 'the station config (JSON)')
-    .option('--log-level <level>', `override logLevel of the config (${LOG_LEVELS.join(', ')})`)
+    .option('--log-level <level>', 'override logLevel of the config (fatal, error, warn, info, debug, trace, silent)')
     .option('--check', 'only check the config and print what would run');
   addExamples(command, [
     'at-pki daemon --config /etc/at-pki/station.json',
@@ -38,6 +38,7 @@ export function registerDaemon(program: Command, io: CliIo): void {
     'at-pki status --daemon /run/at-pki/api.sock',
   ]);
   command.action(async (options: DaemonOptions) => {
+    const { LOG_LEVELS, loadStationConfig } = await import('../../station/config.js');
     const config = await loadStationConfig(options.config, io.env);
     if (options.logLevel !== undefined) {
       if (!(LOG_LEVELS as readonly string[]).includes(options.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${options.logLevel}'`);
@@ -53,6 +54,7 @@ export function registerDaemon(program: Command, io: CliIo): void {
       );
       return;
     }
+    const { Station } = await import('../../station/station.js');
     await runDaemon(await Station.start(config, { version: packageVersion() }));
   });
 }

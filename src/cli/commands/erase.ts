@@ -1,9 +1,7 @@
 /** `at-pki erase --port URL <partition>`: erase a whole partition. */
 import type { Command } from 'commander';
-import { eraseRange } from '../../flash/sysflash.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
 import type { CliIo } from '../io.js';
-import { runOperation } from '../operation-runner.js';
 import { addExamples, printResult } from '../output.js';
 
 export function registerErase(program: Command, io: CliIo): void {
@@ -15,6 +13,7 @@ export function registerErase(program: Command, io: CliIo): void {
   addDeviceOptions(command);
   addExamples(command, ['at-pki erase --port /dev/ttyUSB0 client_ca']);
   command.action(async (label: string, options: DeviceOptions) => {
+    const [{ runOperation }, { eraseRange }] = await Promise.all([import('../operation-runner.js'), import('../../flash/sysflash.js')]);
     const result = await runOperation(io, { name: 'erase', partition: label }, options, async ({ module, emit, signal }) => {
       const partition = await module.partition(label, { signal });
       const sectors = partition.size / 4096;

@@ -3,12 +3,8 @@ import type { Command } from 'commander';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../../errors.js';
-import { isPem } from '../../pki/credential.js';
-import { perTypeIndexes } from '../../pki/types.js';
 import type { CliIo } from '../io.js';
-import { loadPkiBinFile } from '../../flash/bin-file.js';
 import { addExamples, addJsonOption, printResult, printWarnings, type JsonOption } from '../output.js';
-import { writeFileAtomic } from '../write-file-atomic.js';
 
 interface ExtractOptions extends JsonOption {
   /** Folder to write to; created if missing. */
@@ -37,6 +33,12 @@ Key files are created readable by the owner only. Existing files are not overwri
   );
   addExamples(extract, ['at-pki extract client_cert.bin -o out/', 'at-pki extract --force readback.bin -o certs/']);
   extract.action(async (file: string, options: ExtractOptions) => {
+    const [{ isPem }, { perTypeIndexes }, { loadPkiBinFile }, { writeFileAtomic }] = await Promise.all([
+      import('../../pki/credential.js'),
+      import('../../pki/types.js'),
+      import('../../flash/bin-file.js'),
+      import('../write-file-atomic.js'),
+    ]);
     const { bin } = await loadPkiBinFile(file);
     printWarnings(io, bin.warnings);
     const indexes = perTypeIndexes(bin.items);

@@ -6,23 +6,18 @@
 import { Option, type Command } from 'commander';
 import { InputError, UsageError } from '../../errors.js';
 import type { BinSource } from '../../flash/bin-source.js';
-import { parseCredentialPairs, parsePartitionSize, type PartitionSize } from '../../flash/credential-files.js';
-import { layoutPkiBin } from '../../pki/bin-format.js';
-import { describeItem } from '../../pki/types.js';
+import type { parseCredentialPairs, PartitionSize } from '../../flash/credential-files.js';
 import type { CliIo } from '../io.js';
-import { prepareBinForCli } from '../prepare-bin.js';
 import { addExamples, addJsonOption, printResult, type JsonOption } from '../output.js';
 import {
   addSecureCertOptions,
   DEFAULT_SECURE_CERT_OUTPUT,
   OUTPUT_FORMATS,
-  runSecureCertGenerate,
   SECURE_CERT_HELP,
   secureCertOptionsUsed,
   type OutputFormat,
   type SecureCertOptions,
-} from '../secure-cert-generate.js';
-import { writeFileAtomic } from '../write-file-atomic.js';
+} from '../secure-cert-options.js';
 
 /** What AtPKI.py writes when -b is not given. */
 export const DEFAULT_OUTPUT = 'PKI.bin';
@@ -38,6 +33,8 @@ interface GenerateOptions extends JsonOption, SecureCertOptions {
   partitionSize?: string;
   /** Validate the items first. Commander sets it from `--no-validate`. @default true */
   validate: boolean;
+  /** Every set folder below this folder → `<output>/<set>/<partition>.bin` (generate-batch.ts). */
+  batch?: string;
 }
 
 const DETAILS_HELP = `
@@ -67,25 +64,31 @@ export function registerGenerate(program: Command, io: CliIo): void {
     .summary('build a PKI bin from certificate and key files')
     .description('Build an ESP-AT PKI bin (the format of AtPKI.py generate_bin), or an esp_secure_cert partition image, from certificate and key files, validated first.')
     .usage(
-      '[options] <type> <file> [<type> <file> ...]\n       at-pki generate [options] --from <dir> <partition>\n       at-pki generate --format esp-secure-cert [--ca-cert <file>] [--device-cert <file>] [--private-key <file>] [-o <file>]',
+      '[options] <type> <file> [<type> <file> ...]\n       at-pki generate [options] --from <dir> <partition>\n       at-pki generate [options] --batch <dir> -o <outdir>\n       at-pki generate --format esp-secure-cert [--ca-cert <file>] [--device-cert <file>] [--private-key <file>] [-o <file>]',
     )
     .argument('[items...]', '<type> <file> pairs, or the partition name with --from')
-    .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from, ${DEFAULT_SECURE_CERT_OUTPUT} for esp_secure_cert)`)
+    .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from, ${DEFAULT_SECURE_CERT_OUTPUT} for esp_secure_cert); the output folder with --batch`)
+    .option('--batch <dir>', 'every set folder <dir>/<set>/ (raw_data layout: <set>/client_cert/...) → <output>/<set>/<partition>.bin, in one process')
     .addOption(new Option('--format <format>', 'atpki: ESP-AT PKI bin; esp-secure-cert: esp_secure_cert partition (TLV); cust-flash: its legacy layout').choices(OUTPUT_FORMATS).default('atpki'));
   addSecureCertOptions(generate);
   addCommonOptions(generate);
-  generate.addHelpText('after', `${DETAILS_HELP}\n${SECURE_CERT_HELP}`);
+  generate.addHelpText('after', `${DETAILS_HELP}\n${BATCH_HELP}\n${SECURE_CERT_HELP}`);
   addExamples(generate, [
     'at-pki generate -o client_cert.bin cert client.crt',
     'at-pki generate -o client_ca.bin ca root.crt ca intermediate.crt',
     'at-pki generate --from components/customized_partitions/raw_data client_key',
     'at-pki generate --partition-size client_cert -o client_cert.bin cert a.crt cert b.crt',
     'at-pki generate --json cert client.crt',
+    'at-pki generate --batch sets/ -o bins/',
     'at-pki generate --format esp-secure-cert --ca-cert ca.pem --device-cert device.pem --private-key device.key',
     'at-pki generate --format esp-secure-cert --append-integrity esp_secure_cert.bin',
   ]);
-  generate.action((args: string[], options: GenerateOptions) =>
-    options.format === undefined || options.format === 'atpki' ? runGenerate(io, args, options) : runSecureCertGenerate(io, args, { ...options, format: options.format }),
+  generate.action(async (args: string[], options: GenerateOptions) =>
+    options.batch !== undefined
+      ? runBatch(io, args, { ...options, batch: options.batch })
+      : options.format === undefined || options.format === 'atpki'
+      ? runGenerate(io, args, options)
+      : (await import('../secure-cert-generate.js')).runSecureCertGenerate(io, args, { ...options, format: options.format }),
   );
 
   const compat = program
@@ -111,11 +114,35 @@ function addCommonOptions(command: Command): void {
   addJsonOption(command);
 }
 
+const BATCH_HELP = `
+--batch DIR -o OUTDIR:
+  Every folder DIR/<set>/ is a set of raw_data folders (DIR/<set>/client_cert/, .../client_key/...);
+  each of its partition folders becomes OUTDIR/<set>/<partition>.bin, exactly as --from DIR/<set>
+  <partition> makes it, with the same validation. Every set is built and checked before anything is
+  written: a bad set stops the command with one line naming the set and the file, and OUTDIR is left
+  as it was. Folders whose names do not end in _ca, _cert or _key are skipped with a warning.
+  --partition-size takes bytes here (every bin is checked against it).`;
+
+async function runBatch(io: CliIo, args: readonly string[], options: GenerateOptions & { batch: string }): Promise<void> {
+  const misplaced = [...secureCertOptionsUsed(options), ...(options.from === undefined ? [] : ['--from'])];
+  if (options.format !== undefined && options.format !== 'atpki') misplaced.push(`--format ${options.format}`);
+  if (misplaced.length > 0) throw new UsageError(`--batch builds PKI bins from raw_data folders: ${misplaced.join(', ')} cannot be used with it`);
+  await (await import('../generate-batch.js')).runGenerateBatch(io, args, { ...options, batch: options.batch });
+}
+
 async function runGenerate(io: CliIo, args: readonly string[], options: GenerateOptions): Promise<void> {
   const misplaced = secureCertOptionsUsed(options);
   if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')} ${misplaced.length === 1 ? 'is' : 'are'} for --format esp-secure-cert (or cust-flash)`);
+  // The implementation, loaded when the command runs (see program.ts).
+  const [{ parseCredentialPairs, parsePartitionSize }, { layoutPkiBin }, { describeItem }, { prepareBinForCli }, { writeFileAtomic }] = await Promise.all([
+    import('../../flash/credential-files.js'),
+    import('../../pki/bin-format.js'),
+    import('../../pki/types.js'),
+    import('../prepare-bin.js'),
+    import('../write-file-atomic.js'),
+  ]);
   const limit = options.partitionSize === undefined ? undefined : parsePartitionSize(options.partitionSize);
-  const { source, output } = sourceOf(args, options);
+  const { source, output } = sourceOf(args, options, parseCredentialPairs);
   const { bin, items, validation, ignored } = await prepareBinForCli(io, source, options.validate);
 
   if (limit !== undefined && bin.length > limit.bytes) {
@@ -152,9 +179,9 @@ async function runGenerate(io: CliIo, args: readonly string[], options: Generate
 }
 
 /** The items to read and the default output name: `<type> <file>` pairs, or `--from DIR <partition>`. */
-function sourceOf(args: readonly string[], options: GenerateOptions): { source: BinSource; output: string } {
+function sourceOf(args: readonly string[], options: GenerateOptions, parsePairs: typeof parseCredentialPairs): { source: BinSource; output: string } {
   if (options.from === undefined) {
-    return { source: { kind: 'files', files: parseCredentialPairs(args) }, output: options.output ?? DEFAULT_OUTPUT };
+    return { source: { kind: 'files', files: parsePairs(args) }, output: options.output ?? DEFAULT_OUTPUT };
   }
   if (args.length !== 1) {
     throw new UsageError(`--from takes exactly one partition name after the options (got ${args.length === 0 ? 'none' : args.join(' ')})`);

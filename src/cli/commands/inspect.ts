@@ -1,13 +1,8 @@
 /** `at-pki inspect FILE`: what a PKI bin or an esp_secure_cert image (or a partition read back from a module) holds, and whether the module can use it. */
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
-import { isSecureCertFormat } from '../../pki/detect-format.js';
-import { validatePkiItems } from '../../pki/validate.js';
 import type { CliIo } from '../io.js';
-import { decodePkiBinFile, readBinFile } from '../../flash/bin-file.js';
 import { addExamples, addJsonOption, printResult, type JsonOption } from '../output.js';
-import { buildInspectReport, renderInspectReport } from '../pki-report.js';
-import { inspectSecureCertFile } from '../secure-cert-inspect.js';
 
 export function registerInspect(program: Command, io: CliIo): void {
   const inspect = program
@@ -37,12 +32,14 @@ the report.`,
   );
   addExamples(inspect, ['at-pki inspect client_cert.bin', 'at-pki inspect --json client_key.bin | jq .result.items', 'at-pki inspect esp_secure_cert.bin']);
   inspect.action(async (file: string, options: JsonOption) => {
+    const [{ decodePkiBinFile, readBinFile }, { isSecureCertFormat }] = await Promise.all([import('../../flash/bin-file.js'), import('../../pki/detect-format.js')]);
     const loaded = await readBinFile(file);
     if (isSecureCertFormat(loaded.format.format)) {
-      inspectSecureCertFile(io, loaded, options.json);
+      (await import('../secure-cert-inspect.js')).inspectSecureCertFile(io, loaded, options.json);
       return;
     }
     const { bytes, format, bin } = decodePkiBinFile(loaded);
+    const [{ validatePkiItems }, { buildInspectReport, renderInspectReport }] = await Promise.all([import('../../pki/validate.js'), import('../pki-report.js')]);
     const validation = validatePkiItems(bin.items.map((item) => ({ type: item.type, content: item.content })));
     const report = buildInspectReport(file, bytes.length, format, bin, validation);
     const { errors } = validation;

@@ -1,17 +1,26 @@
 /** `at-pki mfg list|read|write|erase`: the key-value pairs of mfg_nvs (ESP-AT ≥ 3.1, AT+SYSMFG). */
 import type { Command } from 'commander';
 import { InputError, UsageError, VerifyError } from '../../errors.js';
-import { readInputFile } from '../../flash/credential-files.js';
 import type { EspAtModule } from '../../flash/module.js';
-import { eraseEntry, listKeys, listNamespaces, MFG_MAX_VALUE_LENGTH, MFG_TYPES, readValue, typeName, writeBytes, writeNumber, type MfgTypeName } from '../../flash/sysmfg.js';
+import type { MfgTypeName } from '../../flash/sysmfg.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
 import type { CliIo } from '../io.js';
-import { runOperation } from '../operation-runner.js';
 import { addExamples, printResult } from '../output.js';
 import { formatTable } from '../table.js';
-import { writeFileAtomic } from '../write-file-atomic.js';
 
-const TYPE_NAMES = Object.keys(MFG_TYPES).join(', ');
+/** The keys of MFG_TYPES (flash/sysmfg.ts), for --help without loading the implementation. */
+const TYPE_NAMES = 'u8, i8, u16, i16, u32, i32, string, binary';
+
+/** What the mfg commands run on, loaded when one runs. */
+async function loadMfg() {
+  const [runner, sysmfg, files, atomic] = await Promise.all([
+    import('../operation-runner.js'),
+    import('../../flash/sysmfg.js'),
+    import('../../flash/credential-files.js'),
+    import('../write-file-atomic.js'),
+  ]);
+  return { ...runner, ...sysmfg, ...files, ...atomic };
+}
 
 /** SYSMFG on a module without mfg_nvs answers ERROR: say what is wrong instead. */
 async function requireMfg(module: EspAtModule, signal: AbortSignal): Promise<void> {
@@ -32,6 +41,7 @@ export function registerMfg(program: Command, io: CliIo): void {
   addDeviceOptions(list);
   addExamples(list, ['at-pki mfg list --port /dev/ttyUSB0', 'at-pki mfg list --port /dev/ttyUSB0 client_cert']);
   list.action(async (namespace: string | undefined, options: DeviceOptions) => {
+    const { runOperation, listNamespaces, listKeys, typeName } = await loadMfg();
     const result = await runOperation(io, { name: 'mfg list' }, options, async ({ module, signal }) => {
       await requireMfg(module, signal);
       if (namespace === undefined) return { namespaces: await listNamespaces(module.session, { signal }) };
@@ -52,6 +62,7 @@ export function registerMfg(program: Command, io: CliIo): void {
   addDeviceOptions(read);
   addExamples(read, ['at-pki mfg read --port /dev/ttyUSB0 client_cert client_cert.0 -o cert0.pem', 'at-pki mfg read --port /dev/ttyUSB0 factory_param uart_baudrate']);
   read.action(async (namespace: string, key: string, options: DeviceOptions & { output?: string }) => {
+    const { runOperation, readValue, writeFileAtomic, MFG_TYPES, typeName } = await loadMfg();
     const value = await runOperation(io, { name: 'mfg read' }, options, async ({ module, signal }) => {
       await requireMfg(module, signal);
       return readValue(module.session, namespace, key, { signal });
@@ -84,9 +95,10 @@ export function registerMfg(program: Command, io: CliIo): void {
     'at-pki mfg write --port /dev/ttyUSB0 factory_param uart_baudrate --type i32 --value 115200',
   ]);
   write.action(async (namespace: string, key: string, file: string | undefined, options: DeviceOptions & { type?: string; value?: string }) => {
+    const { runOperation, readInputFile, writeBytes, writeNumber, readValue, MFG_TYPES, MFG_MAX_VALUE_LENGTH } = await loadMfg();
     const typeName_ = (options.type ?? (options.value !== undefined ? 'i32' : 'binary')) as MfgTypeName;
     const type = MFG_TYPES[typeName_];
-    if (type === undefined) throw new UsageError(`--type must be one of ${TYPE_NAMES}, got '${options.type}'`);
+    if (type === undefined) throw new UsageError(`--type must be one of ${Object.keys(MFG_TYPES).join(', ')}, got '${options.type}'`);
     let bytes: Buffer | undefined;
     let number: number | undefined;
     if (type >= MFG_TYPES.string) {
@@ -113,6 +125,7 @@ export function registerMfg(program: Command, io: CliIo): void {
   addDeviceOptions(erase);
   addExamples(erase, ['at-pki mfg erase --port /dev/ttyUSB0 client_cert client_cert.1', 'at-pki mfg erase --port /dev/ttyUSB0 client_ca']);
   erase.action(async (namespace: string, key: string | undefined, options: DeviceOptions) => {
+    const { runOperation, eraseEntry } = await loadMfg();
     const result = await runOperation(io, { name: 'mfg erase' }, options, async ({ module, signal }) => {
       await requireMfg(module, signal);
       await eraseEntry(module.session, namespace, key, { signal });

@@ -1,9 +1,7 @@
 /** `at-pki partitions --port URL`: the module's user partitions (AT+SYSFLASH?). */
 import type { Command } from 'commander';
-import { formatVersion } from '../../flash/firmware.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
 import type { CliIo } from '../io.js';
-import { runOperation } from '../operation-runner.js';
 import { addExamples, printResult } from '../output.js';
 import { formatTable } from '../table.js';
 
@@ -17,6 +15,7 @@ export function registerPartitions(program: Command, io: CliIo): void {
   addDeviceOptions(command);
   addExamples(command, ['at-pki partitions --port /dev/ttyUSB0', 'at-pki partitions --port mock://esp32c3 --json']);
   command.action(async (options: DeviceOptions) => {
+    const [{ runOperation }, { formatVersion }] = await Promise.all([import('../operation-runner.js'), import('../../flash/firmware.js')]);
     const result = await runOperation(io, { name: 'partitions' }, options, async ({ module, signal }) => ({
       port: module.url,
       firmware: { atVersion: formatVersion(module.firmware.atVersion), lines: module.firmware.lines },

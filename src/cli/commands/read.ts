@@ -1,12 +1,8 @@
 /** `at-pki read --port URL <partition> -o FILE`: copy (part of) a partition to a file. */
 import type { Command } from 'commander';
-import { readRange } from '../../flash/read-range.js';
-import { checkRange } from '../../flash/range-checks.js';
 import { addDeviceOptions, parseWholeNumber, type DeviceOptions } from '../device-options.js';
 import type { CliIo } from '../io.js';
-import { runOperation } from '../operation-runner.js';
 import { addExamples, printResult } from '../output.js';
-import { writeFileAtomic } from '../write-file-atomic.js';
 
 interface ReadOptions extends DeviceOptions {
   output: string;
@@ -31,6 +27,12 @@ export function registerRead(program: Command, io: CliIo): void {
   command.action(async (label: string, options: ReadOptions) => {
     const offset = options.offset === undefined ? 0 : parseWholeNumber(options.offset, '--offset');
     const length = options.length === undefined ? undefined : parseWholeNumber(options.length, '--length');
+    const [{ runOperation }, { readRange }, { checkRange }, { writeFileAtomic }] = await Promise.all([
+      import('../operation-runner.js'),
+      import('../../flash/read-range.js'),
+      import('../../flash/range-checks.js'),
+      import('../write-file-atomic.js'),
+    ]);
     const result = await runOperation(io, { name: 'read', partition: label }, options, async ({ module, emit, signal }) => {
       const partition = await module.partition(label, { signal });
       const size = length ?? Math.max(0, partition.size - offset);

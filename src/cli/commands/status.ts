@@ -2,7 +2,6 @@
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { PortStatus, StationStatus } from '../../station/api-types.js';
-import { StationClient } from '../../station/client.js';
 import type { CliIo } from '../io.js';
 import { addExamples, addJsonOption, printResult, type JsonOption } from '../output.js';
 import { formatTable } from '../table.js';
@@ -29,6 +28,7 @@ export function registerStatus(program: Command, io: CliIo): void {
   ]);
   command.action(async (options: StatusOptions) => {
     if (!options.daemon) throw new UsageError('give the daemon with --daemon <socket path | http://127.0.0.1:PORT> (or AT_PKI_DAEMON)');
+    const { StationClient } = await import('../../station/client.js');
     const client = new StationClient({ daemon: options.daemon, token: options.token });
     const status = await client.getStatus();
     printResult(io, options.json, formatStatus(status), status);

@@ -4,18 +4,13 @@
  */
 import { Option, type Command } from 'commander';
 import { errorFromRecord, UsageError } from '../../errors.js';
-import { checkImageFormatFor, checkItemTypesFor, type BinSource, type PreparedBin } from '../../flash/bin-source.js';
+import type { BinSource, PreparedBin } from '../../flash/bin-source.js';
 import type { MfgUpdateReport } from '../../flash/mfg-update.js';
-import { parseCredentialPairs } from '../../flash/credential-files.js';
-import { updateCredentials, type CredentialsUpdate } from '../../flash/update-credentials.js';
+import type { CredentialsUpdate } from '../../flash/update-credentials.js';
 import type { JobSource } from '../../station/api-types.js';
-import { StationClient } from '../../station/client.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
 import type { CliIo } from '../io.js';
-import { runOperation } from '../operation-runner.js';
 import { addExamples, printResult } from '../output.js';
-import { prepareBinForCli } from '../prepare-bin.js';
-import { humanReporter, jsonReporter } from '../progress-reporter.js';
 import { describeWrite } from '../write-report.js';
 
 interface UpdateOptions extends DeviceOptions {
@@ -76,15 +71,14 @@ says what state the module was left in.`,
     'at-pki update --daemon /run/at-pki/api.sock --port bay1 client_cert --from raw_data',
   ]);
   command.action(async (label: string, items: string[], options: UpdateOptions) => {
-    const source = sourceOf(label, items, options);
+    const [{ checkImageFormatFor, checkItemTypesFor }, { prepareBinForCli }] = await Promise.all([import('../../flash/bin-source.js'), import('../prepare-bin.js')]);
+    const source = await sourceOf(label, items, options);
     const prepared = await prepareBinForCli(io, source, options.validate);
     checkImageFormatFor(label, prepared.format);
     if (options.validate && prepared.format === 'atpki') checkItemTypesFor(label, prepared.items);
     const outcome = options.daemon
       ? await submitToDaemon(io, options, label, source, prepared)
-      : await runOperation(io, { name: 'update', partition: label }, options, ({ module, emit, signal }) =>
-          updateCredentials(module, label, prepared, { signal, onEvent: emit, force: options.force }),
-        );
+      : await localUpdate(io, options, label, prepared);
     const count = `${prepared.items.length} item${prepared.items.length === 1 ? '' : 's'}`;
     const seconds = `${(outcome.report.durationMs / 1000).toFixed(1)} s`;
     const human =
@@ -101,6 +95,13 @@ says what state the module was left in.`,
   });
 }
 
+async function localUpdate(io: CliIo, options: UpdateOptions, label: string, prepared: PreparedBin): Promise<CredentialsUpdate> {
+  const [{ runOperation }, { updateCredentials }] = await Promise.all([import('../operation-runner.js'), import('../../flash/update-credentials.js')]);
+  return runOperation(io, { name: 'update', partition: label }, options, ({ module, emit, signal }) =>
+    updateCredentials(module, label, prepared, { signal, onEvent: emit, force: options.force }),
+  );
+}
+
 /**
  * The same update through a running daemon, which owns the port: the bin is built and validated here,
  * sent inline, and the daemon's event stream is shown exactly like local progress.
@@ -109,6 +110,7 @@ async function submitToDaemon(io: CliIo, options: UpdateOptions, label: string, 
   if (prepared.format === 'esp-secure-cert') {
     throw new UsageError("esp_secure_cert images go to a daemon as a file source (POST /jobs with source kind 'bin'); --daemon sends PKI credentials only");
   }
+  const [{ humanReporter, jsonReporter }, { StationClient }] = await Promise.all([import('../progress-reporter.js'), import('../../station/client.js')]);
   const reporter = options.json ? jsonReporter(io) : humanReporter(io);
   const client = new StationClient({ daemon: options.daemon!, token: options.token });
   const controller = new AbortController();
@@ -148,10 +150,10 @@ function describeMfgUpdate(report: MfgUpdateReport): string {
   return `wrote ${written.join(', ')} in mfg_nvs namespace ${report.namespace} (${report.bytesWritten} bytes)${removed}; verified by reading back`;
 }
 
-function sourceOf(label: string, items: readonly string[], options: UpdateOptions): BinSource {
+async function sourceOf(label: string, items: readonly string[], options: UpdateOptions): Promise<BinSource> {
   const given = [options.bin !== undefined, options.from !== undefined, items.length > 0].filter(Boolean).length;
   if (given > 1) throw new UsageError('give one source: --bin FILE, --from DIR, or <type> <file> pairs');
   if (options.bin !== undefined) return { kind: 'bin', path: options.bin };
-  if (items.length > 0) return { kind: 'files', files: parseCredentialPairs(items) };
+  if (items.length > 0) return { kind: 'files', files: (await import('../../flash/credential-files.js')).parseCredentialPairs(items) };
   return { kind: 'dir', root: options.from ?? 'raw_data', partition: label };
 }
