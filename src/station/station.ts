@@ -12,6 +12,7 @@ import type { FirmwareView, PortPartitions, PortStatus, StationStatus } from './
 import { ApiServer } from './api/server.js';
 import { createRouter } from './api/router.js';
 import type { StationConfig } from './config.js';
+import { echoString } from './echo.js';
 import { RequestError } from './errors.js';
 import { JobService } from './job-service.js';
 import { Journal } from './journal.js';
@@ -81,6 +82,7 @@ export class Station {
         socket: config.api.socket,
         tcp: config.api.tcp,
         token: config.api.token,
+        limits: config.api,
         handler: createRouter({
           jobs: station.jobs,
           status: () => station.status(),
@@ -129,7 +131,7 @@ export class Station {
 
   partitions(name: string): PortPartitions {
     const supervisor = this.#supervisors.get(name);
-    if (!supervisor) throw new RequestError(404, 'NOT_FOUND', `no port named '${name.slice(0, 40)}' (configured: ${[...this.#supervisors.keys()].join(', ')})`);
+    if (!supervisor) throw new RequestError(404, 'NOT_FOUND', `no port named ${echoString(name)} (configured: ${[...this.#supervisors.keys()].join(', ')})`);
     const partitions = supervisor.partitions;
     if (!partitions) {
       throw new RequestError(503, 'PORT_UNAVAILABLE', `the partition table of port ${name} is not known yet (the port is ${supervisor.state})`, {

@@ -1,7 +1,7 @@
 /** `at-pki mfg list|read|write|erase`: the key-value pairs of mfg_nvs (ESP-AT ≥ 3.1, AT+SYSMFG). */
 import type { Command } from 'commander';
 import { InputError, UsageError, VerifyError } from '../../errors.js';
-import { readInputFile } from '../../flash/credential-files.js';
+import { readRegularFile } from '../../flash/regular-file.js';
 import type { EspAtModule } from '../../flash/module.js';
 import { eraseEntry, listKeys, listNamespaces, MFG_MAX_VALUE_LENGTH, MFG_TYPES, readValue, typeName, writeBytes, writeNumber, type MfgTypeName } from '../../flash/sysmfg.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
@@ -91,7 +91,7 @@ export function registerMfg(program: Command, io: CliIo): void {
     let number: number | undefined;
     if (type >= MFG_TYPES.string) {
       if (file === undefined || options.value !== undefined) throw new UsageError(`a ${typeName_} value comes from a file: give <file>, not --value`);
-      bytes = await readInputFile(file, { maxBytes: MFG_MAX_VALUE_LENGTH, tooLarge: `AT+SYSMFG stores at most ${MFG_MAX_VALUE_LENGTH} bytes per key` });
+      bytes = await readRegularFile(file, { maxBytes: MFG_MAX_VALUE_LENGTH, tooLarge: `AT+SYSMFG stores at most ${MFG_MAX_VALUE_LENGTH} bytes per key` });
     } else {
       if (options.value === undefined || file !== undefined) throw new UsageError(`a ${typeName_} value is given with --value N, not a file`);
       number = Number(options.value);

@@ -7,12 +7,22 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { lstat, chmod, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { PortError } from '../../errors.js';
 import { RequestError } from '../errors.js';
 import { sendError } from './http.js';
 import type { RequestHandler } from './router.js';
+
+/** What a client may take of a listener: time for its request, idle time, connections (config `api.*`). */
+export interface ClientLimits {
+  headersTimeoutMs: number;
+  /** The whole request, body included: a client trickling its body is cut off too. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Per listener. */
+  maxConnections: number;
+}
 
 export interface ApiServerOptions {
   socket?: string;
@@ -20,6 +30,7 @@ export interface ApiServerOptions {
   /** Required on TCP. */
   token?: string;
   handler: RequestHandler;
+  limits: ClientLimits;
 }
 
 export class ApiServer {
@@ -40,7 +51,7 @@ export class ApiServer {
       let socketPath: string | undefined;
       if (options.socket !== undefined) {
         await clearStaleSocket(options.socket);
-        const server = createServer((req, res) => void options.handler(req, res));
+        const server = limitedServer(options.limits, (req, res) => void options.handler(req, res));
         servers.push(server);
         await listenOnSocket(server, options.socket);
         socketPath = options.socket;
@@ -50,7 +61,7 @@ export class ApiServer {
         const token = options.token;
         if (token === undefined) throw new PortError('a TCP listener needs a token');
         const check = tokenChecker(token);
-        const server = createServer((req, res) => {
+        const server = limitedServer(options.limits, (req, res) => {
           if (!check(req)) {
             sendError(res, new RequestError(401, 'UNAUTHORIZED', 'send Authorization: Bearer <token> (api.token of the daemon)'));
             return;
@@ -72,6 +83,27 @@ export class ApiServer {
     await Promise.all(this.#servers.map((server) => closeServer(server)));
     if (this.socketPath) await unlink(this.socketPath).catch(() => {});
   }
+}
+
+/**
+ * node:http with the client limits. Node enforces the header and request timeouts when it checks
+ * its connections (every 30 s by default): check often enough for the configured limits to mean
+ * what they say. A request is handled only once its headers are in, and POST /jobs reads its whole
+ * body before anything takes the journal or a port's queue, so a slow client holds only its own
+ * connection, and not for longer than requestTimeoutMs.
+ */
+function limitedServer(limits: ClientLimits, listener: RequestListener): Server {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    listener,
+  );
+  server.maxConnections = limits.maxConnections;
+  return server;
 }
 
 async function clearStaleSocket(path: string): Promise<void> {
