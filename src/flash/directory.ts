@@ -89,6 +89,7 @@ export class Directory {
 }
 
 async function openHeld(path: string, display: string, within: FileRoots): Promise<Directory> {
+  await within.checkTarget(path, display);
   let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK);

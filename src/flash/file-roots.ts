@@ -42,6 +42,21 @@ export class FileRoots {
   }
 
   /**
+   * The early look, before anything is opened: where the path leads now (links resolved) must be
+   * below a root, so a link out never gets a device or FIFO outside opened, nor its kind named.
+   * A path that does not resolve passes (opening it reports why). {@link confirm} still decides.
+   */
+  async checkTarget(path: string, display: string): Promise<void> {
+    let target: string;
+    try {
+      target = await realpath(path);
+    } catch {
+      return;
+    }
+    if (!(await this.#realRoots()).some((root) => isBelow(target, root))) throw notAllowed(display);
+  }
+
+  /**
    * Is the file open on `fd` (whose fstat is `stats`) below a root? Where the kernel says it lies
    * must be below a root's real path and, looked up again, be the very same file (device, inode).
    */

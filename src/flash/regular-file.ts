@@ -74,6 +74,7 @@ export async function openRegularFile(path: string, options: OpenRegularFileOpti
 export async function openChecked(path: string, display: string, options: OpenRegularFileOptions): Promise<OpenedFile> {
   throwIfAborted(options.signal, `opening ${display}`);
   const creating = options.appendMode !== undefined;
+  await options.within?.checkTarget(path, display);
   try {
     refuseKind(display, await (options.noFollow ? lstat(path) : stat(path)), options.noFollow);
   } catch (error) {

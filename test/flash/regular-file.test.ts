@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,5 +141,32 @@ describe('the journal', () => {
   it('refuses a FIFO as its file instead of blocking the daemon start', async () => {
     execFileSync('mkfifo', [at('journal.fifo')]);
     expect((await refusal(Journal.open(at('journal.fifo')))).message).toMatch(/journal\.fifo is a FIFO \(named pipe\), not a regular file/);
+  });
+});
+
+describe('a link out to a special file', () => {
+  it('is refused as outside, without the outside file being opened or its kind named', async () => {
+    symlinkSync('/dev/zero', at('allowed/zero.txt'));
+    const error = await refusal(readRegularFile(at('allowed/zero.txt'), { maxBytes: 100, within: new FileRoots([allowed]) }));
+    expect(error).toBeInstanceOf(PathNotAllowedError);
+    expect(error.message).not.toMatch(/device/);
+  });
+});
+
+describe('FileRoots.confirm (the check on the descriptor, whatever the name said)', () => {
+  it('accepts a descriptor of a file below a root; refuses one outside, and one whose file was deleted', async () => {
+    const roots = new FileRoots([allowed]);
+    const inside = await open(at('allowed/a.txt'), 'r');
+    const outside = await open(at('outside/secret.txt'), 'r');
+    writeFileSync(at('allowed/gone.txt'), 'soon gone');
+    const gone = await open(at('allowed/gone.txt'), 'r');
+    rmSync(at('allowed/gone.txt'));
+    try {
+      await roots.confirm(inside.fd, await inside.stat(), 'a.txt');
+      expect(await refusal(roots.confirm(outside.fd, await outside.stat(), 'secret.txt'))).toMatchObject({ reason: 'outside' });
+      expect(await refusal(roots.confirm(gone.fd, await gone.stat(), 'gone.txt'))).toMatchObject({ reason: 'outside' });
+    } finally {
+      await Promise.all([inside.close(), outside.close(), gone.close()]);
+    }
   });
 });
