@@ -50,8 +50,6 @@ export interface ResolveBinOptions {
   validate: boolean;
   /** Folders file sources may be read from; empty: file sources are refused. */
   fileRoots: readonly string[];
-  /** Stops reading files (they are read before the job is accepted). */
-  signal?: AbortSignal;
 }
 
 /** Strict base64 (no whitespace, no URL alphabet, correct padding). */
@@ -123,7 +121,7 @@ export async function resolveJobSource(source: JobSource, options: ResolveBinOpt
       let prepared;
       try {
         for (const path of named) await within.checkName(path);
-        prepared = await prepareBin(binSource, { validate: options.validate, within, signal: options.signal });
+        prepared = await prepareBin(binSource, { validate: options.validate, within });
       } catch (error) {
         if (error instanceof PathNotAllowedError) throw pathNotAllowed(error);
         // Same findings, worded for the API instead of the command line.
