@@ -83,6 +83,7 @@ export class Station {
         tcp: config.api.tcp,
         token: config.api.token,
         limits: config.api,
+        onDrop: station.#connectionDropped(),
         handler: createRouter({
           jobs: station.jobs,
           status: () => station.status(),
@@ -164,6 +165,19 @@ export class Station {
     await this.#journal.close();
     this.logger.info('daemon stopped');
     this.logger.flush();
+  }
+
+  /** Logs refused connections (api.maxConnections), at most once a minute with the count since. */
+  #connectionDropped(): () => void {
+    let dropped = 0;
+    let lastLog = 0;
+    return () => {
+      dropped++;
+      if (Date.now() - lastLog < 60_000) return;
+      lastLog = Date.now();
+      this.logger.warn({ dropped, maxConnections: this.config.api.maxConnections }, 'API connections refused: api.maxConnections are open');
+      dropped = 0;
+    };
   }
 
   #portStatus(supervisor: PortSupervisor): PortStatus {

@@ -64,7 +64,8 @@ beforeAll(async () => {
   t = await startTestStation({
     ports: [port],
     config: {
-      api: { socket: 'api.sock', headersTimeoutMs: 1000, requestTimeoutMs: 2000, maxConnections: MAX_CONNECTIONS },
+      // Short enough for the test, long enough that a busy machine never cuts off a client that is not slow.
+      api: { socket: 'api.sock', headersTimeoutMs: 4000, requestTimeoutMs: 6000, maxConnections: MAX_CONNECTIONS },
       // /dev only so that /dev/zero passes the root check and meets the file checks
       jobs: { fileRoots: [allowed, '/dev'] },
     },
@@ -263,6 +264,7 @@ describe('slow and greedy clients', () => {
     const extra = slowClient();
     extra.socket.write('GET /status HTTP/1.1\r\nHost: station\r\n\r\n');
     expect(await extra.closed).toBe('');
+    expect(t.logs.some((line) => line.includes('API connections refused: api.maxConnections are open'))).toBe(true);
     await Promise.all(idle.map(({ closed }) => closed));
     await expectServing();
   });

@@ -31,6 +31,8 @@ export interface ApiServerOptions {
   token?: string;
   handler: RequestHandler;
   limits: ClientLimits;
+  /** A connection was closed at once because maxConnections were open. */
+  onDrop?: () => void;
 }
 
 export class ApiServer {
@@ -51,7 +53,7 @@ export class ApiServer {
       let socketPath: string | undefined;
       if (options.socket !== undefined) {
         await clearStaleSocket(options.socket);
-        const server = limitedServer(options.limits, (req, res) => void options.handler(req, res));
+        const server = limitedServer(options, (req, res) => void options.handler(req, res));
         servers.push(server);
         await listenOnSocket(server, options.socket);
         socketPath = options.socket;
@@ -61,7 +63,7 @@ export class ApiServer {
         const token = options.token;
         if (token === undefined) throw new PortError('a TCP listener needs a token');
         const check = tokenChecker(token);
-        const server = limitedServer(options.limits, (req, res) => {
+        const server = limitedServer(options, (req, res) => {
           if (!check(req)) {
             sendError(res, new RequestError(401, 'UNAUTHORIZED', 'send Authorization: Bearer <token> (api.token of the daemon)'));
             return;
@@ -92,7 +94,7 @@ export class ApiServer {
  * body before anything takes the journal or a port's queue, so a slow client holds only its own
  * connection, and not for longer than requestTimeoutMs.
  */
-function limitedServer(limits: ClientLimits, listener: RequestListener): Server {
+function limitedServer({ limits, onDrop }: Pick<ApiServerOptions, 'limits' | 'onDrop'>, listener: RequestListener): Server {
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -103,6 +105,7 @@ function limitedServer(limits: ClientLimits, listener: RequestListener): Server 
     listener,
   );
   server.maxConnections = limits.maxConnections;
+  if (onDrop) server.on('drop', onDrop);
   return server;
 }
 
