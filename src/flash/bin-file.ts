@@ -1,6 +1,7 @@
 /** Read a bin file (or a partition read-back) and decode it, for commands that take one. */
 import { InputError } from '../errors.js';
-import { readInputFile } from './credential-files.js';
+import type { CredentialReadOptions } from './credential-files.js';
+import { readRegularFile } from './regular-file.js';
 import { decodePkiBin, type DecodedPkiBin } from '../pki/bin-format.js';
 import { detectFormat, type DetectedFormat } from '../pki/detect-format.js';
 
@@ -19,8 +20,8 @@ export interface LoadedBin extends BinFile {
 }
 
 /** Read a file and recognise its format by content. InputError (exit 2) if it cannot be read or is too large. */
-export async function readBinFile(path: string): Promise<BinFile> {
-  const bytes = await readInputFile(path, { maxBytes: MAX_BIN_FILE_BYTES, tooLarge: 'larger than any ESP flash' });
+export async function readBinFile(path: string, options: CredentialReadOptions = {}): Promise<BinFile> {
+  const bytes = await readRegularFile(path, { maxBytes: MAX_BIN_FILE_BYTES, tooLarge: 'larger than any ESP flash', ...options });
   return { path, bytes, format: detectFormat(bytes) };
 }
 

@@ -9,6 +9,7 @@ import { encodePkiBin } from '../pki/bin-format.js';
 import { describeItem, perTypeIndexes, pkiTypeOfPartition, type PkiItem } from '../pki/types.js';
 import { validatePkiItems, type Finding, type ValidationResult } from '../pki/validate.js';
 import { decodePkiBinFile, readBinFile } from './bin-file.js';
+import type { FileRoots } from './file-roots.js';
 import { isSecureCertFormat } from '../pki/detect-format.js';
 import { inspectSecureCert } from '../pki/secure-cert/inspect.js';
 import { storedCredentials, validateStoredCredentials } from '../pki/secure-cert/stored-credentials.js';
@@ -38,11 +39,15 @@ export interface PreparedBin {
 export interface PrepareOptions {
   /** Check the items (certificate/key parsing, pairing, issuers, validity). @default true */
   validate?: boolean;
+  /** Only files that, as opened, lie below these folders (the daemon's jobs.fileRoots). */
+  within?: FileRoots;
+  signal?: AbortSignal;
 }
 
 /** Build (or load) the bin. Validation errors throw an InputError listing them; warnings are returned. */
 export async function prepareBin(source: BinSource, options: PrepareOptions = {}): Promise<PreparedBin> {
   const validate = options.validate ?? true;
+  const reading = { within: options.within, signal: options.signal };
   let items: PkiItem[];
   let bin: Buffer | undefined;
   let format: PreparedBin['format'] = 'atpki';
@@ -50,7 +55,7 @@ export async function prepareBin(source: BinSource, options: PrepareOptions = {}
   const notes: string[] = [];
   switch (source.kind) {
     case 'bin': {
-      const file = await readBinFile(source.path);
+      const file = await readBinFile(source.path, reading);
       if (isSecureCertFormat(file.format.format)) {
         return prepareSecureCertImage(file.path, file.bytes, validate);
       }
@@ -62,10 +67,10 @@ export async function prepareBin(source: BinSource, options: PrepareOptions = {}
       break;
     }
     case 'files':
-      items = await readCredentialFiles(source.files);
+      items = await readCredentialFiles(source.files, reading);
       break;
     case 'dir': {
-      const found = await readPartitionDir(source.root, source.partition);
+      const found = await readPartitionDir(source.root, source.partition, reading);
       items = found.items;
       ignored.push(...found.ignored.map((name) => join(found.dir, name)));
       const taken = PARTITION_DIR_EXTENSIONS[found.type].map((ext) => `*${ext}`).join(' ');

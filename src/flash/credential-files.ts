@@ -3,11 +3,13 @@
  * ESP-AT build convention `raw_data/<partition>/`. Also the sizes of the known PKI partitions, to
  * check that a bin fits. File I/O only; no device code.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, UsageError } from '../errors.js';
 import { PKI_MAX_CONTENT_LENGTH } from '../pki/bin-format.js';
 import { parsePkiType, pkiTypeOfPartition, type PkiItem, type PkiType } from '../pki/types.js';
+import { openDirectory } from './directory.js';
+import type { FileRoots } from './file-roots.js';
+import { readRegularFile } from './regular-file.js';
 
 /** One `<type> <file>` pair from a command line. */
 export interface CredentialFileSpec {
@@ -26,69 +28,35 @@ export function parseCredentialPairs(args: readonly string[]): CredentialFileSpe
   return specs;
 }
 
+/** Where and how credential files may be read (the daemon confines them to its file roots). */
+export interface CredentialReadOptions {
+  /** Only files that, as opened, lie below these folders. */
+  within?: FileRoots;
+  signal?: AbortSignal;
+}
+
 /**
  * Read one credential file into an item (`source` = the path as given). InputError, naming the
- * file, if it is missing, unreadable, a directory, empty, or over 65,535 bytes (checked before
- * reading it).
+ * file, if it is missing, unreadable, not a regular file, empty, or over 65,535 bytes (checked
+ * before reading it); see readRegularFile.
  */
-export async function readCredentialFile(spec: CredentialFileSpec): Promise<PkiItem> {
-  const content = await readInputFile(spec.path, {
-    maxBytes: PKI_MAX_CONTENT_LENGTH,
-    tooLarge: `a PKI bin item holds at most ${PKI_MAX_CONTENT_LENGTH} bytes`,
-  });
-  if (content.length === 0) throw new InputError(`${spec.path} is empty`, { details: { path: spec.path } });
-  return { type: spec.type, content, source: spec.path };
+export async function readCredentialFile(spec: CredentialFileSpec, options: CredentialReadOptions = {}): Promise<PkiItem> {
+  const content = await readRegularFile(spec.path, { ...ITEM_LIMITS, ...options });
+  return credentialItem(spec.type, content, spec.path);
 }
 
-export interface ReadInputFileOptions {
-  /** Refuse larger files (checked with stat before reading, and again after). */
-  maxBytes: number;
-  /** Why, for the message: `a PKI bin item holds at most 65535 bytes`. */
-  tooLarge: string;
-}
+const ITEM_LIMITS = { maxBytes: PKI_MAX_CONTENT_LENGTH, tooLarge: `a PKI bin item holds at most ${PKI_MAX_CONTENT_LENGTH} bytes` };
 
-/** Read a whole input file, with clear InputErrors for missing, unreadable, directory and oversize files. */
-export async function readInputFile(path: string, options: ReadInputFileOptions): Promise<Buffer> {
-  let content: Buffer;
-  try {
-    const info = await stat(path);
-    if (info.isDirectory()) throw new InputError(`${path} is a directory, not a file`, { details: { path } });
-    if (info.size > options.maxBytes) throw tooLarge(path, info.size, options.tooLarge);
-    content = await readFile(path);
-  } catch (error) {
-    throw fileError(error, path);
-  }
-  if (content.length > options.maxBytes) throw tooLarge(path, content.length, options.tooLarge);
-  return content;
+function credentialItem(type: PkiType, content: Buffer, path: string): PkiItem {
+  if (content.length === 0) throw new InputError(`${path} is empty`, { details: { path } });
+  return { type, content, source: path };
 }
 
 /** Read several files, in order. */
-export async function readCredentialFiles(specs: readonly CredentialFileSpec[]): Promise<PkiItem[]> {
+export async function readCredentialFiles(specs: readonly CredentialFileSpec[], options: CredentialReadOptions = {}): Promise<PkiItem[]> {
   const items: PkiItem[] = [];
-  for (const spec of specs) items.push(await readCredentialFile(spec));
+  for (const spec of specs) items.push(await readCredentialFile(spec, options));
   return items;
-}
-
-function tooLarge(path: string, size: number, reason: string): InputError {
-  return new InputError(`${path} is ${size} bytes; ${reason}`, { details: { path, size } });
-}
-
-const FILE_ERRORS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EISDIR: 'is a directory, not a file',
-  ENOTDIR: 'a parent of it is not a directory',
-  ELOOP: 'too many symbolic links',
-  ENAMETOOLONG: 'name too long',
-};
-
-/** A file-system failure as an InputError naming the path (our own InputErrors pass through). */
-function fileError(error: unknown, path: string): InputError {
-  if (error instanceof InputError) return error;
-  const code = (error as { code?: unknown }).code;
-  const reason = typeof code === 'string' ? (FILE_ERRORS[code] ?? code) : String(error);
-  return new InputError(`cannot read ${path}: ${reason}`, { cause: error, details: { path, ...(typeof code === 'string' ? { errno: code } : {}) } });
 }
 
 /** File extensions the ESP-AT build scripts pick up in `raw_data/<partition>/`, per type. */
@@ -115,33 +83,32 @@ export interface PartitionDirCredentials {
  * comes from the partition name's suffix (`client_cert` → cert). InputError if the name has no
  * such suffix, the folder is missing or holds no usable file.
  */
-export async function readPartitionDir(root: string, partition: string): Promise<PartitionDirCredentials> {
+export async function readPartitionDir(root: string, partition: string, options: CredentialReadOptions = {}): Promise<PartitionDirCredentials> {
   const type = pkiTypeOfPartition(partition);
   if (type === undefined) {
     throw new InputError(`cannot tell the item type of partition '${partition}': its name must end in _ca, _cert or _key`, {
       details: { partition },
     });
   }
-  const dir = join(root, partition);
-  let entries: string[];
+  // With allowed folders, the root must be below one by name too (not only the folder read).
+  await options.within?.checkName(root);
+  const dir = await openDirectory(join(root, partition), options);
   try {
-    entries = (await readdir(dir)).sort();
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const reason = code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : typeof code === 'string' ? code : String(error);
-    throw new InputError(`cannot read ${dir}: ${reason}`, { cause: error, details: { path: dir } });
+    const visible = (await dir.names()).filter((name) => !name.startsWith('.'));
+    const wanted = visible.filter((name) => PARTITION_DIR_EXTENSIONS[type].some((ext) => name.toLowerCase().endsWith(ext)));
+    const ignored = visible.filter((name) => !wanted.includes(name));
+    if (wanted.length === 0) {
+      throw new InputError(
+        `no ${type} files in ${dir.path} (looked for ${PARTITION_DIR_EXTENSIONS[type].map((ext) => `*${ext}`).join(', ')})`,
+        { details: { path: dir.path } },
+      );
+    }
+    const items: PkiItem[] = [];
+    for (const name of wanted) items.push(credentialItem(type, await dir.readFile(name, { ...ITEM_LIMITS, signal: options.signal }), join(dir.path, name)));
+    return { partition, type, dir: dir.path, items, ignored };
+  } finally {
+    await dir.close();
   }
-  const visible = entries.filter((name) => !name.startsWith('.'));
-  const wanted = visible.filter((name) => PARTITION_DIR_EXTENSIONS[type].some((ext) => name.toLowerCase().endsWith(ext)));
-  const ignored = visible.filter((name) => !wanted.includes(name));
-  if (wanted.length === 0) {
-    throw new InputError(
-      `no ${type} files in ${dir} (looked for ${PARTITION_DIR_EXTENSIONS[type].map((ext) => `*${ext}`).join(', ')})`,
-      { details: { path: dir } },
-    );
-  }
-  const items = await readCredentialFiles(wanted.map((name) => ({ type, path: join(dir, name) })));
-  return { partition, type, dir, items, ignored };
 }
 
 /**

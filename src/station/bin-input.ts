@@ -8,10 +8,9 @@
  * BinSummary (SHA-256 + length).
  */
 import { createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
-import { join, relative, isAbsolute, sep } from 'node:path';
 import { InputError } from '../errors.js';
 import { prepareBin, type BinSource } from '../flash/bin-source.js';
+import { FileRoots, PathNotAllowedError } from '../flash/file-roots.js';
 import { decodePkiBin, encodePkiBin, PKI_MAX_CONTENT_LENGTH } from '../pki/bin-format.js';
 import type { PkiItem } from '../pki/types.js';
 import { validatePkiItems, type Finding } from '../pki/validate.js';
@@ -109,19 +108,22 @@ export async function resolveJobSource(source: JobSource, options: ResolveBinOpt
     case 'bin':
     case 'files':
     case 'dir': {
-      const paths = source.kind === 'bin' ? [source.path] : source.kind === 'files' ? source.files.map((f) => f.path) : [source.root, join(source.root, options.partition)];
-      for (const path of paths) await checkAllowed(path, options.fileRoots);
+      const within = allowedFolders(options.fileRoots);
       const binSource: BinSource =
         source.kind === 'bin'
           ? { kind: 'bin', path: source.path }
           : source.kind === 'files'
             ? { kind: 'files', files: source.files }
             : { kind: 'dir', root: source.root, partition: options.partition };
+      // Nothing is opened before every name given is below a root: a quick 403, and no probing outside.
+      const named = source.kind === 'bin' ? [source.path] : source.kind === 'files' ? source.files.map((f) => f.path) : [source.root];
       // prepareBin validates esp_secure_cert images itself (their own rules); PKI items are validated here.
       let prepared;
       try {
-        prepared = await prepareBin(binSource, { validate: options.validate });
+        for (const path of named) await within.checkName(path);
+        prepared = await prepareBin(binSource, { validate: options.validate, within });
       } catch (error) {
+        if (error instanceof PathNotAllowedError) throw pathNotAllowed(error);
         // Same findings, worded for the API instead of the command line.
         const errors = error instanceof InputError ? (error.details.errors as Finding[] | undefined) : undefined;
         if (errors && errors.length > 0) throw validationError(errors, (error as InputError).details.warnings as Finding[]);
@@ -153,30 +155,16 @@ export function summarize(bin: Uint8Array, items: number, kind: JobSource['kind'
   return { sha256: createHash('sha256').update(bin).digest('hex'), bytes: bin.length, items, source: kind };
 }
 
-/** File sources only from below a configured root (symbolic links resolved). */
-async function checkAllowed(path: string, roots: readonly string[]): Promise<void> {
+/** File sources are read only from below a configured root, checked on each file as opened (FileRoots). */
+function allowedFolders(roots: readonly string[]): FileRoots {
   if (roots.length === 0) {
-    throw new RequestError(403, 'FILE_SOURCES_DISABLED', 'file sources are disabled on this daemon (set jobs.fileRoots in its config), send the bin inline instead', {
-      path,
-    });
+    throw new RequestError(403, 'FILE_SOURCES_DISABLED', 'file sources are disabled on this daemon (set jobs.fileRoots in its config), send the bin inline instead');
   }
-  if (!isAbsolute(path)) throw new RequestError(400, 'BAD_INPUT', `file paths must be absolute: '${path}'`, { path });
-  let real: string;
-  try {
-    real = await realpath(path);
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new InputError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : String(code ?? error)}`, { details: { path } });
-  }
-  for (const root of roots) {
-    let realRoot: string;
-    try {
-      realRoot = await realpath(root);
-    } catch {
-      continue;
-    }
-    const rel = relative(realRoot, real);
-    if (rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel))) return;
-  }
-  throw new RequestError(403, 'PATH_NOT_ALLOWED', `${path} is not below any of jobs.fileRoots`, { path });
+  return new FileRoots(roots);
+}
+
+function pathNotAllowed(error: PathNotAllowedError): RequestError {
+  const { path, reason } = error;
+  if (reason === 'relative') return new RequestError(400, 'BAD_INPUT', error.message, { path });
+  return new RequestError(403, 'PATH_NOT_ALLOWED', reason === 'outside' ? `${path} is not below any of jobs.fileRoots` : error.message, { path });
 }

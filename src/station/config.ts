@@ -5,11 +5,10 @@
  * Relative paths are taken relative to the config file's folder. Unknown fields are refused, so a
  * typo never silently falls back to a default.
  */
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { AtPkiError, InputError } from '../errors.js';
+import { readRegularFile, readRegularFileSync } from '../flash/regular-file.js';
 import { parseTransportUrl } from '../transport/open.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -35,6 +34,14 @@ export interface ApiConfig {
   token: string | undefined;
   /** Larger request bodies are refused with 413. @default 1048576 (1 MiB) */
   maxBodyBytes: number;
+  /** A client must have sent its request's headers within this long, or it is answered 408 and closed. @default 10000 */
+  headersTimeoutMs: number;
+  /** ... and its whole request, body included, within this long. @default 30000 */
+  requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this long. @default 5000 */
+  keepAliveTimeoutMs: number;
+  /** Open connections per listener (socket, TCP); more are closed at once. Event streams count. @default 64 */
+  maxConnections: number;
 }
 
 export interface ReconnectConfig {
@@ -76,6 +83,10 @@ export const CONFIG_DEFAULTS = {
   baudRate: 115200,
   timeoutMs: 3000,
   maxBodyBytes: 1024 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5000,
+  maxConnections: 64,
   journal: 'at-pki-journal.jsonl',
   socketName: 'at-pki.sock',
   logLevel: 'info' as LogLevel,
@@ -87,6 +98,8 @@ export const CONFIG_DEFAULTS = {
 /** Longest unix socket path Linux and macOS accept (sun_path minus the terminator). */
 const MAX_SOCKET_PATH = 103;
 const MIN_TOKEN_LENGTH = 16;
+const MAX_CONFIG_BYTES = 1024 * 1024;
+const MAX_TOKEN_FILE_BYTES = 4096;
 export const PORT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 
 export interface ParseConfigOptions {
@@ -102,11 +115,11 @@ export interface ParseConfigOptions {
 export async function loadStationConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<StationConfig> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readRegularFile(path, { maxBytes: MAX_CONFIG_BYTES, tooLarge: 'a config file is at most 1 MiB' })).toString('utf8');
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? error);
-    throw new InputError(`cannot read config ${path}: ${reason}`, { details: { path } });
+    const message = (error as Error).message;
+    const lead = `cannot read ${path}: `;
+    throw new InputError(message.startsWith(lead) ? `cannot read config ${path}: ${message.slice(lead.length)}` : `config ${message}`, { details: { path } });
   }
   let raw: unknown;
   try {
@@ -162,7 +175,7 @@ export function parseStationConfig(raw: unknown, options: ParseConfigOptions = {
 
   // api
   const api = root.api === undefined ? {} : object(root.api, 'api', fail);
-  only(api, ['socket', 'tcp', 'token', 'tokenFile', 'maxBodyBytes'], 'api', fail);
+  only(api, ['socket', 'tcp', 'token', 'tokenFile', 'maxBodyBytes', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections'], 'api', fail);
   let socket: string | undefined;
   if (api.socket === false) socket = undefined;
   else if (api.socket === undefined) socket = defaultSocketPath(env, baseDir);
@@ -184,9 +197,9 @@ export function parseStationConfig(raw: unknown, options: ParseConfigOptions = {
   if (api.tokenFile !== undefined) {
     const path = filePath(string(api.tokenFile, 'api.tokenFile', fail));
     try {
-      token = readFileSync(path, 'utf8').trim();
+      token = readRegularFileSync(path, { maxBytes: MAX_TOKEN_FILE_BYTES, tooLarge: 'a token file is at most 4 KiB' }).toString('utf8').trim();
     } catch (error) {
-      fail('api.tokenFile', `cannot read ${path}: ${String((error as { code?: unknown }).code ?? error)}`);
+      fail('api.tokenFile', (error as Error).message);
     }
   }
   if (token !== undefined && (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))) {
@@ -195,6 +208,11 @@ export function parseStationConfig(raw: unknown, options: ParseConfigOptions = {
   if (tcp && token === undefined) fail('api.token', 'is required when api.tcp is set (clients send "Authorization: Bearer <token>")');
   if (!tcp && socket === undefined) fail('api', 'the socket is disabled and no tcp listener is set: the API would be unreachable');
   const maxBodyBytes = integer(api.maxBodyBytes, 'api.maxBodyBytes', fail, { min: 1024, max: 64 * 1024 * 1024, fallback: CONFIG_DEFAULTS.maxBodyBytes });
+  const headersTimeoutMs = integer(api.headersTimeoutMs, 'api.headersTimeoutMs', fail, { min: 100, max: 600_000, fallback: CONFIG_DEFAULTS.headersTimeoutMs });
+  const requestTimeoutMs = integer(api.requestTimeoutMs, 'api.requestTimeoutMs', fail, { min: 100, max: 3_600_000, fallback: Math.max(CONFIG_DEFAULTS.requestTimeoutMs, headersTimeoutMs) });
+  if (requestTimeoutMs < headersTimeoutMs) fail('api.requestTimeoutMs', `must be at least api.headersTimeoutMs (${headersTimeoutMs}): the headers are part of the request`);
+  const keepAliveTimeoutMs = integer(api.keepAliveTimeoutMs, 'api.keepAliveTimeoutMs', fail, { min: 100, max: 600_000, fallback: CONFIG_DEFAULTS.keepAliveTimeoutMs });
+  const maxConnections = integer(api.maxConnections, 'api.maxConnections', fail, { min: 4, max: 10_000, fallback: CONFIG_DEFAULTS.maxConnections });
 
   // journal, logLevel
   const journal = filePath(root.journal === undefined ? CONFIG_DEFAULTS.journal : string(root.journal, 'journal', fail));
@@ -230,7 +248,7 @@ export function parseStationConfig(raw: unknown, options: ParseConfigOptions = {
   return {
     source,
     ports,
-    api: { socket, tcp, token, maxBodyBytes },
+    api: { socket, tcp, token, maxBodyBytes, headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections },
     journal,
     logLevel: logLevel as LogLevel,
     reconnect: { initialDelayMs, maxDelayMs },

@@ -13,6 +13,7 @@ import { FIRMWARE_MAX_ITEMS } from '../pki/validate.js';
 import { PKI_TYPES, type PkiType } from '../pki/types.js';
 import type { JobRequest, JobSource, JobSpec, JobType } from './api-types.js';
 import { resolveJobSource, wipeCredentials, type Credentials } from './bin-input.js';
+import { describeValue, isPlain } from './echo.js';
 import { RequestError } from './errors.js';
 
 /** ESP-IDF partition labels: at most 16 characters; we also keep to characters that need no quoting. */
@@ -95,7 +96,7 @@ export function parseJobRequest(body: unknown, context: Pick<JobRequestContext, 
   const job = object(body, 'the body');
   const type = job.type;
   if (type === undefined) bad('type', `is required (${JOB_TYPES.join(', ')})`);
-  if (typeof type !== 'string' || !(JOB_TYPES as readonly string[]).includes(type)) bad('type', `must be one of ${JOB_TYPES.join(', ')}, got ${describe(type)}`);
+  if (typeof type !== 'string' || !(JOB_TYPES as readonly string[]).includes(type)) bad('type', `must be one of ${JOB_TYPES.join(', ')}, got ${describeValue(type)}`);
   const fields: Record<JobType, readonly string[]> = {
     update: ['type', 'port', 'partition', 'source', 'force', 'validate'],
     verify: ['type', 'port', 'partition', 'source', 'validate'],
@@ -105,7 +106,7 @@ export function parseJobRequest(body: unknown, context: Pick<JobRequestContext, 
   only(job, fields[type as JobType], '', `for a ${type} job`);
   const port = string(job.port, 'port');
   if (!context.ports.has(port)) {
-    throw new RequestError(400, 'UNKNOWN_PORT', `no port named ${describe(port)} (configured: ${[...context.ports.keys()].join(', ')})`);
+    throw new RequestError(400, 'UNKNOWN_PORT', `no port named ${describeValue(port)} (configured: ${[...context.ports.keys()].join(', ')})`);
   }
 
   switch (type as JobType) {
@@ -132,7 +133,7 @@ export function parseJobRequest(body: unknown, context: Pick<JobRequestContext, 
 function jobSource(value: unknown): JobSource {
   const source = object(value, 'source');
   const kinds = ['inline-bin', 'items', 'bin', 'files', 'dir'];
-  if (typeof source.kind !== 'string' || !kinds.includes(source.kind)) bad('source.kind', `must be one of ${kinds.join(', ')}, got ${describe(source.kind)}`);
+  if (typeof source.kind !== 'string' || !kinds.includes(source.kind)) bad('source.kind', `must be one of ${kinds.join(', ')}, got ${describeValue(source.kind)}`);
   switch (source.kind) {
     case 'inline-bin':
       only(source, ['kind', 'base64'], 'source');
@@ -217,22 +218,24 @@ function bad(field: string, message: string): never {
 }
 
 function object(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(what === 'the body' ? '' : what, `${what === 'the body' ? 'the body ' : ''}must be a JSON object, got ${describe(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(what === 'the body' ? '' : what, `${what === 'the body' ? 'the body ' : ''}must be a JSON object, got ${describeValue(value)}`);
   return value as Record<string, unknown>;
 }
 
 function only(value: Record<string, unknown>, allowed: readonly string[], path: string, context = ''): void {
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
-      const field = path === '' ? key : `${path}.${key}`;
-      bad(truncate(field), `unknown field${context ? ` ${context}` : ''} (allowed: ${allowed.join(', ')})`);
+      const allowedHere = `${context ? ` ${context}` : ''} (allowed: ${allowed.join(', ')})`;
+      // The name itself only when short and plain (see echo.ts).
+      if (isPlain(key)) bad(path === '' ? key : `${path}.${key}`, `unknown field${allowedHere}`);
+      bad(path, `a field whose name is not shown (${key.length} characters) is unknown here${allowedHere}`);
     }
   }
 }
 
 function string(value: unknown, field: string, maxLength = 256): string {
   if (value === undefined) bad(field, 'is required');
-  if (typeof value !== 'string') bad(field, `must be a string, got ${describe(value)}`);
+  if (typeof value !== 'string') bad(field, `must be a string, got ${describeValue(value)}`);
   const text = value as string;
   if (text === '') bad(field, 'must not be empty');
   if (text.length > maxLength) bad(field, `is longer than ${maxLength} characters`);
@@ -248,25 +251,25 @@ function path(value: unknown, field: string): string {
 function partitionName(value: unknown): string {
   const name = string(value, 'partition', 64);
   if (!PARTITION_NAME_PATTERN.test(name)) {
-    bad('partition', `${describe(name)} is not a partition label (1-16 letters, digits, '_', '.' or '-'; no quotes, commas, spaces or control characters)`);
+    bad('partition', `${describeValue(name)} is not a partition label (1-16 letters, digits, '_', '.' or '-'; no quotes, commas, spaces or control characters)`);
   }
   return name;
 }
 
 function integer(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    bad(field, `must be a whole number between ${min} and ${max}, got ${describe(value)}`);
+    bad(field, `must be a whole number between ${min} and ${max}, got ${describeValue(value)}`);
   }
   return value as number;
 }
 
 function boolean(value: unknown, field: string): boolean {
-  if (typeof value !== 'boolean') bad(field, `must be true or false, got ${describe(value)}`);
+  if (typeof value !== 'boolean') bad(field, `must be true or false, got ${describeValue(value)}`);
   return value as boolean;
 }
 
 function list(value: unknown, field: string, max: number): unknown[] {
-  if (!Array.isArray(value)) bad(field, `must be a list, got ${describe(value)}`);
+  if (!Array.isArray(value)) bad(field, `must be a list, got ${describeValue(value)}`);
   const items = value as unknown[];
   if (items.length === 0) bad(field, 'must not be empty');
   if (items.length > max) bad(field, `has ${items.length} entries; at most ${max}`);
@@ -274,21 +277,6 @@ function list(value: unknown, field: string, max: number): unknown[] {
 }
 
 function pkiType(value: unknown, field: string): PkiType {
-  if (typeof value !== 'string' || !(PKI_TYPES as readonly string[]).includes(value)) bad(field, `must be one of ${PKI_TYPES.join(', ')}, got ${describe(value)}`);
+  if (typeof value !== 'string' || !(PKI_TYPES as readonly string[]).includes(value)) bad(field, `must be one of ${PKI_TYPES.join(', ')}, got ${describeValue(value)}`);
   return value as PkiType;
-}
-
-function truncate(text: string): string {
-  const clean = text.replace(/[\x00-\x1f\x7f]/g, '?');
-  return clean.length > 40 ? `${clean.slice(0, 40)}…` : clean;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  // Never echo long strings: a misplaced credential must not come back in an error (or a log line).
-  if (typeof value === 'string') return value.length <= 20 ? JSON.stringify(truncate(value)) : `a ${value.length}-character string`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
 }

@@ -24,6 +24,7 @@ import type { OperationEvent } from '../flash/events.js';
 import { delay } from '../transport/abortable.js';
 import type { ApiErrorBody, JobState, JobView, PortStatus } from './api-types.js';
 import type { JobsConfig } from './config.js';
+import { echoString } from './echo.js';
 import { errorBody, RequestError } from './errors.js';
 import { Job, publicResult } from './job.js';
 import { wipeCredentials } from './bin-input.js';
@@ -186,7 +187,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   /** DELETE /jobs/:id: a queued job is cancelled; a running one is never torn off (409). */
   async cancel(id: string): Promise<Job> {
     const job = this.#jobs.get(id);
-    if (!job) throw new RequestError(404, 'NOT_FOUND', `no job ${id}`);
+    if (!job) throw new RequestError(404, 'NOT_FOUND', `no such job ${echoString(id)}`);
     if (job.state === 'running') {
       throw new RequestError(409, 'JOB_RUNNING', `job ${id} is running; a running job is not stopped mid-write (it ends on its own or at jobs.timeoutMs)`);
     }

@@ -11,11 +11,14 @@
  * starts on a fresh line.
  */
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { constants as bufferConstants } from 'node:buffer';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { openRegularFile, readOpenedFile } from '../flash/regular-file.js';
 import type { ApiErrorBody, JobRecovery, JobSpec, JobState } from './api-types.js';
 
 export const JOURNAL_VERSION = 1;
+const { MAX_STRING_LENGTH } = bufferConstants;
 
 export type JournalRecord =
   | { v: 1; type: 'daemon-start'; time: string; pid: number; version: string }
@@ -57,19 +60,24 @@ export class Journal {
     this.#needsNewline = needsNewline;
   }
 
-  /** Open (creating it, mode 0600, and its folder) and read what is already there. */
+  /**
+   * Open (creating it, mode 0600, and its folder) and read what is already there, from the one
+   * descriptor it is then appended to. A journal path that is not a regular file (a FIFO, a device)
+   * is refused with an InputError.
+   */
   static async open(path: string): Promise<{ journal: Journal; contents: JournalContents }> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    let text = '';
+    const file = await openRegularFile(path, { appendMode: 0o600 });
+    let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = (await readOpenedFile(file, { maxBytes: MAX_STRING_LENGTH, tooLarge: 'larger than a journal can be read whole (start a new one)' })).toString('utf8');
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+      await file.handle.close().catch(() => {});
+      throw error;
     }
     const contents = parseJournal(text);
-    const file = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
     if (text === '') await syncDirectory(dirname(path));
-    return { journal: new Journal(path, file, text !== '' && !text.endsWith('\n')), contents };
+    return { journal: new Journal(path, file.handle, text !== '' && !text.endsWith('\n')), contents };
   }
 
   /** Append one record and fsync. Records are written in call order; a failed write rejects its own call only. */

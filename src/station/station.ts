@@ -15,6 +15,7 @@ import { BayBoard } from './bay-board.js';
 import { BoardFeed } from './board-feed.js';
 import { createRouter } from './api/router.js';
 import type { StationConfig } from './config.js';
+import { echoString } from './echo.js';
 import { RequestError } from './errors.js';
 import { JobService } from './job-service.js';
 import { Journal } from './journal.js';
@@ -90,6 +91,8 @@ export class Station {
         socket: config.api.socket,
         tcp: config.api.tcp,
         token: config.api.token,
+        limits: config.api,
+        onDrop: station.#connectionDropped(),
         handler: createRouter({
           jobs: station.jobs,
           status: () => station.status(),
@@ -139,7 +142,7 @@ export class Station {
 
   partitions(name: string): PortPartitions {
     const supervisor = this.#supervisors.get(name);
-    if (!supervisor) throw new RequestError(404, 'NOT_FOUND', `no port named '${name.slice(0, 40)}' (configured: ${[...this.#supervisors.keys()].join(', ')})`);
+    if (!supervisor) throw new RequestError(404, 'NOT_FOUND', `no port named ${echoString(name)} (configured: ${[...this.#supervisors.keys()].join(', ')})`);
     const partitions = supervisor.partitions;
     if (!partitions) {
       throw new RequestError(503, 'PORT_UNAVAILABLE', `the partition table of port ${name} is not known yet (the port is ${supervisor.state})`, {
@@ -172,6 +175,19 @@ export class Station {
     await this.#journal.close();
     this.logger.info('daemon stopped');
     this.logger.flush();
+  }
+
+  /** Logs refused connections (api.maxConnections), at most once a minute with the count since. */
+  #connectionDropped(): () => void {
+    let dropped = 0;
+    let lastLog = 0;
+    return () => {
+      dropped++;
+      if (Date.now() - lastLog < 60_000) return;
+      lastLog = Date.now();
+      this.logger.warn({ dropped, maxConnections: this.config.api.maxConnections }, 'API connections refused: api.maxConnections are open');
+      dropped = 0;
+    };
   }
 
   #portStatus(supervisor: PortSupervisor): PortStatus {

@@ -4,7 +4,8 @@
  * a real pseudo-terminal with an emulator behind it, receives not a single byte.
  * Expired / not-yet-valid certificates are warnings, as the README documents.
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePkiBin } from '../../src/pki/bin-format.js';
 import { ensureBuilt } from '../cli/harness.js';
@@ -55,6 +56,10 @@ beforeAll(async () => {
   chmodSync(work.file('unreadable.crt'), 0o000);
   mkdirSync(work.file('a-directory.crt'));
   mkdirSync(work.file('raw/client_cert'), { recursive: true });
+  // Files that never end or never start: nothing may block on them or read them whole.
+  execFileSync('mkfifo', [work.file('fifo.crt'), work.file('fifo.bin')]);
+  mkdirSync(work.file('fifo-raw/client_cert'), { recursive: true });
+  execFileSync('mkfifo', [work.file('fifo-raw/client_cert/a.crt')]);
   writeFileSync(work.file('raw/client_cert/notes.txt'), 'not a certificate');
   // An esp_secure_cert image (made by the CLI itself) and a damaged copy.
   const made = await cli(['generate', '--format', 'esp-secure-cert', '--ca-cert', F('ca.crt'), '--device-cert', F('device.crt'), '--private-key', F('device.key'), '-o', 'esc.bin'], { cwd: work.path });
@@ -89,6 +94,15 @@ const cases: Case[] = [
   { name: 'an unreadable credential file (permission denied)', args: (p) => UPDATE(p, 'client_cert', 'cert', 'unreadable.crt'), message: /^at-pki: cannot read unreadable\.crt: permission denied$/, asNobody: true },
   { name: 'a directory given as a credential file', args: (p) => UPDATE(p, 'client_cert', 'cert', 'a-directory.crt'), message: /a-directory\.crt is a directory, not a file/ },
   { name: 'an item over 65,535 bytes', args: (p) => UPDATE(p, 'client_cert', 'cert', 'oversize.crt'), message: /oversize\.crt is 70000 bytes; a PKI bin item holds at most 65535 bytes/ },
+  // Special files: refused at once, never opened for long or read without end
+  { name: 'generate from /dev/zero', args: () => ['generate', '-o', 'zero.bin', 'cert', '/dev/zero'], message: /^at-pki: \/dev\/zero is a character device, not a regular file$/ },
+  { name: 'a credential file that is a FIFO', args: (p) => UPDATE(p, 'client_cert', 'cert', 'fifo.crt'), message: /^at-pki: fifo\.crt is a FIFO \(named pipe\), not a regular file$/ },
+  { name: 'a --bin that is a FIFO', args: (p) => UPDATE(p, 'client_cert', '--bin', 'fifo.bin'), message: /^at-pki: fifo\.bin is a FIFO \(named pipe\), not a regular file$/ },
+  { name: 'a raw_data folder holding a FIFO', args: (p) => UPDATE(p, 'client_cert', '--from', 'fifo-raw'), message: /fifo-raw\/client_cert\/a\.crt is a FIFO/ },
+  { name: 'write: /dev/zero', args: (p) => ['write', '--port', p, 'fatfs', '/dev/zero'], message: /\/dev\/zero is a character device/ },
+  { name: 'mfg write: a value file that is a FIFO', args: (p) => ['mfg', 'write', '--port', p, 'client_cert', 'client_cert.0', 'fifo.crt'], message: /fifo\.crt is a FIFO/ },
+  { name: 'inspect: a FIFO', args: () => ['inspect', 'fifo.bin'], message: /fifo\.bin is a FIFO/ },
+  { name: 'generate --format esp-secure-cert: /dev/zero as the device certificate', args: () => ['generate', '--format', 'esp-secure-cert', '--device-cert', '/dev/zero', '--private-key', F('device.key'), '-o', 'esc-zero.bin'], message: /\/dev\/zero is a character device/ },
   // Files that are not what they claim
   { name: 'binary garbage as a certificate', args: (p) => UPDATE(p, 'client_cert', 'cert', 'garbage.crt'), message: /validation failed: cert #0 \(garbage\.crt\): expected a certificate, found neither/ },
   { name: 'malformed PEM', args: (p) => UPDATE(p, 'client_cert', 'cert', 'malformed.pem'), message: /validation failed: cert #0 \(malformed\.pem\).*does not parse/ },
@@ -139,6 +153,11 @@ describe.concurrent('refused before the port is opened: exit 2, one line, the mo
 describe('afterwards', () => {
   it('not a byte of any of those reached the module, and its flash is as before', () => {
     dev.expectNothingSent();
+  });
+
+  it('nothing was written from /dev/zero', () => {
+    expect(existsSync(work.file('zero.bin'))).toBe(false);
+    expect(existsSync(work.file('esc-zero.bin'))).toBe(false);
   });
 });
 

@@ -11,10 +11,10 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   const eacces = (path: unknown): Error => Object.assign(new Error(`EACCES: permission denied, open '${String(path)}'`), { code: 'EACCES' });
   return {
     ...actual,
-    stat: async (path: Parameters<typeof actual.stat>[0]) => (denied(path) ? { isDirectory: () => false, size: 1 } : actual.stat(path)),
-    readFile: async (path: Parameters<typeof actual.readFile>[0]) => {
-      if (denied(path)) throw eacces(path);
-      return actual.readFile(path);
+    stat: async (path: Parameters<typeof actual.stat>[0]) => (denied(path) ? { isFile: () => true, size: 1 } : actual.stat(path)),
+    open: async (...args: Parameters<typeof actual.open>) => {
+      if (denied(args[0])) throw eacces(args[0]);
+      return actual.open(...args);
     },
   };
 });

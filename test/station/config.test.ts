@@ -33,7 +33,16 @@ describe('parseStationConfig', () => {
   it('fills in every default and resolves paths against the config folder', () => {
     const config = parse(base);
     expect(config.ports).toEqual([{ name: 'a', url: '/dev/ttyUSB0', baudRate: 115200, timeoutMs: 3000 }]);
-    expect(config.api).toEqual({ socket: '/etc/at-pki/at-pki.sock', tcp: undefined, token: undefined, maxBodyBytes: 1024 * 1024 });
+    expect(config.api).toEqual({
+      socket: '/etc/at-pki/at-pki.sock',
+      tcp: undefined,
+      token: undefined,
+      maxBodyBytes: 1024 * 1024,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5000,
+      maxConnections: 64,
+    });
     expect(config.journal).toBe('/etc/at-pki/at-pki-journal.jsonl');
     expect(config.logLevel).toBe('info');
     expect(config.reconnect).toEqual(CONFIG_DEFAULTS.reconnect);
@@ -52,7 +61,16 @@ describe('parseStationConfig', () => {
         { name: 'a', url: '/dev/serial/by-id/usb-1', baud: 921600, timeoutMs: 5000 },
         { name: 'b', url: 'tcp://127.0.0.1:4000' },
       ],
-      api: { socket: 'run/api.sock', tcp: { host: '::1', port: 8735 }, token: 'x'.repeat(32), maxBodyBytes: 65536 },
+      api: {
+        socket: 'run/api.sock',
+        tcp: { host: '::1', port: 8735 },
+        token: 'x'.repeat(32),
+        maxBodyBytes: 65536,
+        headersTimeoutMs: 2000,
+        requestTimeoutMs: 4000,
+        keepAliveTimeoutMs: 1000,
+        maxConnections: 16,
+      },
       journal: '/var/lib/at-pki/journal.jsonl',
       logLevel: 'debug',
       reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
@@ -60,7 +78,16 @@ describe('parseStationConfig', () => {
       shutdownGraceMs: 0,
     });
     expect(config.ports[0]).toEqual({ name: 'a', url: '/dev/serial/by-id/usb-1', baudRate: 921600, timeoutMs: 5000 });
-    expect(config.api).toEqual({ socket: '/etc/at-pki/run/api.sock', tcp: { host: '::1', port: 8735 }, token: 'x'.repeat(32), maxBodyBytes: 65536 });
+    expect(config.api).toEqual({
+      socket: '/etc/at-pki/run/api.sock',
+      tcp: { host: '::1', port: 8735 },
+      token: 'x'.repeat(32),
+      maxBodyBytes: 65536,
+      headersTimeoutMs: 2000,
+      requestTimeoutMs: 4000,
+      keepAliveTimeoutMs: 1000,
+      maxConnections: 16,
+    });
     expect(config.jobs.fileRoots).toEqual(['/etc/at-pki/raw_data']);
     expect(config.jobs.portWaitMs).toBe(0);
   });
@@ -80,6 +107,8 @@ describe('parseStationConfig', () => {
     [{ ...base, api: { tcp: { port: 80 }, token: 'short' } }, /api\.token: the token must be at least 16 characters/],
     [{ ...base, api: { socket: false } }, /api: the socket is disabled and no tcp listener/],
     [{ ...base, api: { socket: `/${'x'.repeat(120)}` } }, /api\.socket: .* at most 103/],
+    [{ ...base, api: { headersTimeoutMs: 5000, requestTimeoutMs: 1000 } }, /api\.requestTimeoutMs: must be at least api\.headersTimeoutMs \(5000\)/],
+    [{ ...base, api: { maxConnections: 0 } }, /api\.maxConnections: must be a whole number between 4 and 10000/],
     [{ ...base, logLevel: 'loud' }, /logLevel: 'loud' is not one of/],
     [{ ...base, reconnect: { initialDelayMs: 1000, maxDelayMs: 500 } }, /reconnect\.maxDelayMs: must be at least/],
     [{ ...base, jobs: { timeoutMs: -1 } }, /jobs\.timeoutMs: must be a whole number/],

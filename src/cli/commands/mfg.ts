@@ -16,7 +16,7 @@ async function loadMfg() {
   const [runner, sysmfg, files, atomic] = await Promise.all([
     import('../operation-runner.js'),
     import('../../flash/sysmfg.js'),
-    import('../../flash/credential-files.js'),
+    import('../../flash/regular-file.js'),
     import('../write-file-atomic.js'),
   ]);
   return { ...runner, ...sysmfg, ...files, ...atomic };
@@ -95,7 +95,7 @@ export function registerMfg(program: Command, io: CliIo): void {
     'at-pki mfg write --port /dev/ttyUSB0 factory_param uart_baudrate --type i32 --value 115200',
   ]);
   write.action(async (namespace: string, key: string, file: string | undefined, options: DeviceOptions & { type?: string; value?: string }) => {
-    const { runOperation, readInputFile, writeBytes, writeNumber, readValue, MFG_TYPES, MFG_MAX_VALUE_LENGTH } = await loadMfg();
+    const { runOperation, readRegularFile, writeBytes, writeNumber, readValue, MFG_TYPES, MFG_MAX_VALUE_LENGTH } = await loadMfg();
     const typeName_ = (options.type ?? (options.value !== undefined ? 'i32' : 'binary')) as MfgTypeName;
     const type = MFG_TYPES[typeName_];
     if (type === undefined) throw new UsageError(`--type must be one of ${Object.keys(MFG_TYPES).join(', ')}, got '${options.type}'`);
@@ -103,7 +103,7 @@ export function registerMfg(program: Command, io: CliIo): void {
     let number: number | undefined;
     if (type >= MFG_TYPES.string) {
       if (file === undefined || options.value !== undefined) throw new UsageError(`a ${typeName_} value comes from a file: give <file>, not --value`);
-      bytes = await readInputFile(file, { maxBytes: MFG_MAX_VALUE_LENGTH, tooLarge: `AT+SYSMFG stores at most ${MFG_MAX_VALUE_LENGTH} bytes per key` });
+      bytes = await readRegularFile(file, { maxBytes: MFG_MAX_VALUE_LENGTH, tooLarge: `AT+SYSMFG stores at most ${MFG_MAX_VALUE_LENGTH} bytes per key` });
     } else {
       if (options.value === undefined || file !== undefined) throw new UsageError(`a ${typeName_} value is given with --value N, not a file`);
       number = Number(options.value);

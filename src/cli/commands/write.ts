@@ -31,12 +31,12 @@ export function registerWrite(program: Command, io: CliIo): void {
   addExamples(command, ['at-pki write --port /dev/ttyUSB0 client_cert client_cert.bin', 'at-pki write --port tcp://10.0.0.5:3333 fatfs blob.bin --offset 0x1000']);
   command.action(async (label: string, file: string, options: WriteOptions) => {
     const offset = options.offset === undefined ? 0 : parseWholeNumber(options.offset, '--offset');
-    const [{ runOperation }, { readInputFile }, { writeRange }] = await Promise.all([
+    const [{ runOperation }, { readRegularFile }, { writeRange }] = await Promise.all([
       import('../operation-runner.js'),
-      import('../../flash/credential-files.js'),
+      import('../../flash/regular-file.js'),
       import('../../flash/write-range.js'),
     ]);
-    const bytes = await readInputFile(file, { maxBytes: MAX_WRITE_FILE_BYTES, tooLarge: 'larger than any partition' });
+    const bytes = await readRegularFile(file, { maxBytes: MAX_WRITE_FILE_BYTES, tooLarge: 'larger than any partition' });
     if (bytes.length === 0) throw new InputError(`${file} is empty: nothing to write`, { details: { path: file } });
     const report = await runOperation(io, { name: 'write', partition: label }, options, async ({ module, emit, signal }) => {
       const partition = await module.partition(label, { signal });

@@ -43,9 +43,14 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
       wipe();
       resolve(all);
     });
-    req.on('error', (error) => {
+    // The client went away or was cut off (api.requestTimeoutMs) before the body was complete.
+    const incomplete = (): void => {
       wipe();
-      reject(error);
+      reject(new RequestError(400, 'BAD_REQUEST', 'the request body did not arrive completely'));
+    };
+    req.on('error', incomplete);
+    req.on('close', () => {
+      if (!req.complete) incomplete();
     });
   });
   try {

@@ -20,6 +20,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JobEvent, PortPartitions, StationStatus } from '../api-types.js';
 import type { BayBoard } from '../bay-board.js';
+import { echoPath, echoString } from '../echo.js';
 import { RequestError } from '../errors.js';
 import type { JobService } from '../job-service.js';
 import type { StationLogger } from '../logger.js';
@@ -56,7 +57,7 @@ export function createRouter(context: RouterContext): RequestHandler {
   const { jobs } = context;
   const jobOr404 = (id: string) => {
     const job = jobs.get(id);
-    if (!job) throw new RequestError(404, 'NOT_FOUND', `no job ${id} (finished jobs are kept for jobs.history jobs)`);
+    if (!job) throw new RequestError(404, 'NOT_FOUND', `no such job ${echoString(id)} (finished jobs are kept for jobs.history jobs)`);
     return job;
   };
 
@@ -139,11 +140,11 @@ export function createRouter(context: RouterContext): RequestHandler {
         params = Object.fromEntries(candidate.keys.map((key, i) => [key, decodeSegment(match[i + 1]!)]));
         break;
       }
-      if (!matched) throw new RequestError(404, 'NOT_FOUND', `no route ${req.method} ${path}`);
+      if (!matched) throw new RequestError(404, 'NOT_FOUND', `no route ${req.method} ${echoPath(path)}`);
       const handler = matched.methods[req.method ?? ''];
       if (!handler) {
         res.setHeader('Allow', Object.keys(matched.methods).join(', '));
-        throw new RequestError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path} (allowed: ${Object.keys(matched.methods).join(', ')})`);
+        throw new RequestError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${echoPath(path)} (allowed: ${Object.keys(matched.methods).join(', ')})`);
       }
       await handler(req, res, params);
       status = res.statusCode;

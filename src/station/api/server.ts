@@ -7,7 +7,7 @@
  * daemon is running, and starting fails. A path that exists but is not a socket is never removed.
  */
 import { lstat, chmod, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { PortError } from '../../errors.js';
 import { RequestError } from '../errors.js';
@@ -16,12 +16,25 @@ import { sendError } from './http.js';
 import { PageAuth } from './page-auth.js';
 import type { RequestHandler } from './router.js';
 
+/** What a client may take of a listener: time for its request, idle time, connections (config `api.*`). */
+export interface ClientLimits {
+  headersTimeoutMs: number;
+  /** The whole request, body included: a client trickling its body is cut off too. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Per listener. */
+  maxConnections: number;
+}
+
 export interface ApiServerOptions {
   socket?: string;
   tcp?: { host: string; port: number };
   /** Required on TCP. */
   token?: string;
   handler: RequestHandler;
+  limits: ClientLimits;
+  /** A connection was closed at once because maxConnections were open. */
+  onDrop?: () => void;
 }
 
 export class ApiServer {
@@ -42,7 +55,7 @@ export class ApiServer {
       let socketPath: string | undefined;
       if (options.socket !== undefined) {
         await clearStaleSocket(options.socket);
-        const server = createServer((req, res) => void options.handler(req, res));
+        const server = limitedServer(options, (req, res) => void options.handler(req, res));
         servers.push(server);
         await listenOnSocket(server, options.socket);
         socketPath = options.socket;
@@ -53,7 +66,7 @@ export class ApiServer {
         if (token === undefined) throw new PortError('a TCP listener needs a token');
         // Set once the port is known (the cookie's name carries it), before the first request.
         let auth: PageAuth | undefined;
-        const server = createServer((req, res) => {
+        const server = limitedServer(options, (req, res) => {
           if (auth) authorize(auth, req, res, options.handler);
           else sendError(res, new RequestError(503, 'STARTING', 'the daemon is starting'));
         });
@@ -73,6 +86,28 @@ export class ApiServer {
     await Promise.all(this.#servers.map((server) => closeServer(server)));
     if (this.socketPath) await unlink(this.socketPath).catch(() => {});
   }
+}
+
+/**
+ * node:http with the client limits. Node enforces the header and request timeouts when it checks
+ * its connections (every 30 s by default): check often enough for the configured limits to mean
+ * what they say. A request is handled only once its headers are in, and POST /jobs reads its whole
+ * body before anything takes the journal or a port's queue, so a slow client holds only its own
+ * connection, and not for longer than requestTimeoutMs.
+ */
+function limitedServer({ limits, onDrop }: Pick<ApiServerOptions, 'limits' | 'onDrop'>, listener: RequestListener): Server {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    listener,
+  );
+  server.maxConnections = limits.maxConnections;
+  if (onDrop) server.on('drop', onDrop);
+  return server;
 }
 
 async function clearStaleSocket(path: string): Promise<void> {
