@@ -176,6 +176,29 @@ describe('a module that keeps credentials in mfg_nvs (ESP-AT >= 3.1)', () => {
     expect(b.emulator.readPartition('fatfs').subarray(0, bin.length)).toEqual(bin);
   });
 
+  it('a job that fails before any erase or write command went out says the module is unchanged', async () => {
+    const bin = binOf('device.crt', 'cert');
+    const f = emulatedPort('f', { chip: 'esp32' });
+    f.emulator.writeRaw('client_cert', 0, bin);
+    const s = await startTestStation({ ports: [{ name: 'f', url: f.url, timeoutMs: 500 }] });
+    try {
+      await eventually(async () => (await s.client.getStatus()).ports[0]!.state === 'up', 'port up');
+      // Same first bytes as what the module holds, then a difference: the comparison reads on,
+      // and that second read gets no answer.
+      const other = Buffer.from(fixture('device.crt'));
+      other[other.length - 40] ^= 0x01;
+      f.emulator.setFaults({ seed: 1, silent: { match: 'SYSFLASH=2', at: [2] } });
+      const run = await runJob(s.client, { type: 'update', port: 'f', partition: 'client_cert', validate: false, source: { kind: 'items', items: [{ type: 'cert', base64: other.toString('base64') }] } });
+      expect(run.view.state).toBe('failed');
+      expect(run.view.error!.details!.deviceState).toBe('unchanged: nothing was erased or written');
+      expect(run.view.error!.message).toMatch(/\[module unchanged: nothing was erased or written\]$/);
+      expect(f.emulator.readPartition('client_cert').subarray(0, bin.length)).toEqual(bin);
+    } finally {
+      await s.stop();
+      removePorts([f]);
+    }
+  });
+
   it('updates a namespace instead of a partition, and refuses a name that is not a PKI namespace', async () => {
     const m = emulatedPort('m', { firmware: '3.2.0.0' });
     const s = await startTestStation({ ports: [m] });
