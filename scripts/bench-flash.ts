@@ -190,6 +190,7 @@ export async function benchVerifiedWrite(options: FlashBenchOptions): Promise<{ 
   const payload = pseudoRandomBytes(bytes, 0x1b873593);
   const previous = pseudoRandomBytes(bytes, 0x85ebca6b);
   const sectors = Math.ceil(bytes / SECTOR);
+  const runs = options.quick ? 1 : 3;
   const cases: { baud: number; scenario: VerifiedWriteRow['scenario'] }[] = [
     { baud: 115200, scenario: 'blank' },
     { baud: 921600, scenario: 'blank' },
@@ -199,15 +200,26 @@ export async function benchVerifiedWrite(options: FlashBenchOptions): Promise<{ 
   const rows: VerifiedWriteRow[] = [];
   for (const c of cases) {
     const ceilingMs = 2 * wireMs(bytes, c.baud) + programMs(bytes) + (c.scenario === 'overwrite' ? sectors * SECTOR_ERASE_MS : 0);
-    const device = emulatedModule({ baudRate: c.baud });
-    if (c.scenario === 'overwrite') device.emulator.writeRaw('fatfs', 0, previous);
-    const module = await EspAtModule.connect(device.url, { baudRate: c.baud });
-    try {
-      const partition = await module.partition('fatfs');
-      const started = performance.now();
-      const report = await writeRange(module.session, partition, 0, payload);
-      const elapsed = performance.now() - started;
-      if (!device.emulator.readPartition('fatfs').subarray(0, bytes).equals(payload)) throw new Error('verified write bench: the module does not hold the payload');
+    // Best of `runs`: the run least disturbed by whatever else the machine is doing.
+    let best: { elapsed: number; report: Awaited<ReturnType<typeof writeRange>> } | undefined;
+    for (let run = 0; run < runs; run++) {
+      const device = emulatedModule({ baudRate: c.baud });
+      if (c.scenario === 'overwrite') device.emulator.writeRaw('fatfs', 0, previous);
+      const module = await EspAtModule.connect(device.url, { baudRate: c.baud });
+      try {
+        const partition = await module.partition('fatfs');
+        const started = performance.now();
+        const report = await writeRange(module.session, partition, 0, payload);
+        const elapsed = performance.now() - started;
+        if (!device.emulator.readPartition('fatfs').subarray(0, bytes).equals(payload)) throw new Error('verified write bench: the module does not hold the payload');
+        if (!best || elapsed < best.elapsed) best = { elapsed, report };
+      } finally {
+        await module.close();
+        device.dispose();
+      }
+    }
+    {
+      const { elapsed, report } = best!;
       const ceiling = lineEfficiency(bytes, ceilingMs, c.baud);
       const efficiency = lineEfficiency(bytes, elapsed, c.baud);
       rows.push({
@@ -224,9 +236,6 @@ export async function benchVerifiedWrite(options: FlashBenchOptions): Promise<{ 
         bytesRead: report.bytesRead,
         bytesVerified: report.bytesVerified,
       });
-    } finally {
-      await module.close();
-      device.dispose();
     }
   }
   const table: Table = {
@@ -248,6 +257,7 @@ export async function benchVerifiedWrite(options: FlashBenchOptions): Promise<{ 
       'and reads it back; no command bytes, no gaps. Computed from the emulator\'s timing model, not measured.',
       'bytes read = the 64-byte probe + the read-back (+ the parts of the first and last sector outside the range, none here):',
       'the range itself is never read before it is written. Over other data every touched sector is erased (no comparison read).',
+      `Time: the best of ${runs} run(s) (the one least disturbed by other load on the machine), from the first command to the end of the read-back.`,
     ],
   };
   return { table, rows };
