@@ -217,6 +217,13 @@ async function withFakeModule(onData: (socket: Socket) => void, body: (url: stri
   }
 }
 
+describe('erase that does not answer OK', () => {
+  it('says the partition may be partly erased', async () => {
+    const run = await cli('erase', '--port', 'mock://esp32c3?faults=error~SYSFLASH=0@1', 'client_ca');
+    expectOneLineError(run, 1, /ERROR.* \[module modified: client_ca may be partly erased \(the erase did not answer OK\); run erase again\]$/);
+  });
+});
+
 describe('a failure during the comparison read', () => {
   it('says the module is unchanged (nothing was erased or written before it)', async () => {
     const state = join(work, 'compare-state.bin');

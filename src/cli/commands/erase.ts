@@ -1,5 +1,7 @@
 /** `at-pki erase --port URL <partition>`: erase a whole partition. */
 import type { Command } from 'commander';
+import { AtPkiError } from '../../errors.js';
+import { changesSent } from '../../flash/changes-sent.js';
 import { eraseRange } from '../../flash/sysflash.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
 import type { CliIo } from '../io.js';
@@ -19,7 +21,16 @@ export function registerErase(program: Command, io: CliIo): void {
       const partition = await module.partition(label, { signal });
       const sectors = partition.size / 4096;
       emit({ type: 'progress', phase: 'erase', done: 0, total: sectors, unit: 'sectors' });
-      await eraseRange(module.session, partition, 0, partition.size, { signal });
+      const sentBefore = changesSent(module.session);
+      try {
+        await eraseRange(module.session, partition, 0, partition.size, { signal });
+      } catch (error) {
+        // Sent but not answered OK: the module may have erased some sectors, all, or none.
+        if (error instanceof AtPkiError && changesSent(module.session) !== sentBefore) {
+          error.details.deviceState = `modified: ${label} may be partly erased (the erase did not answer OK); run erase again`;
+        }
+        throw error;
+      }
       emit({ type: 'progress', phase: 'erase', done: sectors, total: sectors, unit: 'sectors' });
       return { partition: label, erasedBytes: partition.size };
     });
