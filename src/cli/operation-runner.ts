@@ -1,4 +1,5 @@
 import { AtPkiError } from '../errors.js';
+import { changesSent, markUnchangedIfNothingSent } from '../flash/changes-sent.js';
 import type { EventSink } from '../flash/events.js';
 import { formatVersion } from '../flash/firmware.js';
 import { withFastBaud } from '../flash/fast-baud.js';
@@ -35,11 +36,13 @@ export async function runOperation<T>(
     io.stdout(`${JSON.stringify({ type: 'begin', operation: operation.name, port: options.port, ...(operation.partition ? { partition: operation.partition } : {}) })}\n`);
   }
   let module: EspAtModule | undefined;
+  let changesBefore = 0;
   try {
     const baudRate = parseBaud(options.baud);
     const timeoutMs = parseTimeout(options.timeout);
     const fastBaud = parseFastBaud(options.fastBaud);
     module = await EspAtModule.connect(options.port, { baudRate, timeoutMs, signal: controller.signal });
+    changesBefore = changesSent(module.session);
     reporter.event({
       type: 'log',
       level: 'info',
@@ -49,6 +52,7 @@ export async function runOperation<T>(
     if (fastBaud === undefined) return await work(context);
     return await withFastBaud(module, fastBaud, () => work(context), { signal: controller.signal, onEvent: context.emit });
   } catch (error) {
+    if (module) markUnchangedIfNothingSent(error, module.session, changesBefore);
     if (error instanceof AtPkiError && typeof error.details.deviceState === 'string') {
       error.message = `${error.message} [module ${error.details.deviceState}]`;
     }

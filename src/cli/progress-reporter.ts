@@ -28,8 +28,8 @@ export function jsonReporter(io: CliIo): ProgressReporter {
 }
 
 /**
- * Humans: one bar per phase on a terminal's stderr, all kept on screen (erase and write alternate
- * sector by sector); nothing is drawn when stderr is not a TTY, so pipes and CI logs stay clean.
+ * Humans: one bar per phase on a terminal's stderr, all kept on screen (phases run one after the
+ * other); nothing is drawn when stderr is not a TTY, so pipes and CI logs stay clean.
  * Warnings are printed as `at-pki: warning: ...` lines; notes only on a terminal.
  */
 export function humanReporter(io: CliIo, stream: NodeJS.WriteStream = process.stderr): ProgressReporter {

@@ -17,7 +17,8 @@ export interface ConnectOptions {
 
 /**
  * A module on a port: the transport, the AT session on it, and what it told us about itself
- * (firmware, partition table), asked once per connection.
+ * (firmware, partition table), kept for the connection (the table is asked until two answers agree:
+ * twice on a clean line).
  */
 /**
  * Where the module keeps PKI data: in its own user partitions (client_cert…, written with AT+SYSFLASH;

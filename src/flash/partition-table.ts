@@ -34,3 +34,22 @@ export function parsePartitionTable(lines: readonly string[]): Partition[] {
     };
   });
 }
+
+/** ESP-AT's user partition type (at_customize.csv `0x40`), printed as 64 by `AT+SYSFLASH?`. */
+export const ESP_AT_USER_TYPE = 0x40;
+/** esp_secure_cert_mgr's partition type; the reader looks for this type and the label `esp_secure_cert`. */
+export const ESP_SECURE_CERT_TYPE = 0x3f;
+
+/**
+ * Does this partition hold credentials, i.e. is it a place `update` may write a PKI bin or an
+ * esp_secure_cert image? ESP-AT's PKI partitions are type 0x40 with the label the firmware looks
+ * them up by (`<feature>_cert`, `_key`, `_ca`: client, server, mqtt, wpa2, wss, https…). Their subtype
+ * numbers differ between chips (client_cert is 5 on ESP32, 4 on ESP32-C2; on ESP8266 wpa2_cert shares
+ * factory_param's 8), so the subtype cannot tell them apart from ble_data or factory_param: the label
+ * does, as it does for the firmware (protocol §2.1, §6, §7). Plus esp_secure_cert (type 0x3F).
+ * Not credentials: ble_data, factory_param, mfg_nvs, fatfs and anything else.
+ */
+export function isCredentialPartition(partition: Partition): boolean {
+  if (partition.label === 'esp_secure_cert') return partition.type === ESP_SECURE_CERT_TYPE;
+  return partition.type === ESP_AT_USER_TYPE && /^[a-z0-9]+_(cert|key|ca)$/.test(partition.label);
+}

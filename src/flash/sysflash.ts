@@ -2,6 +2,7 @@ import type { AtSession } from '../at/session.js';
 import { sysflashReadPayload } from '../at/framer.js';
 import { quoteAtString } from '../at/syntax.js';
 import { ProtocolError } from '../errors.js';
+import { noteChangeSent } from './changes-sent.js';
 import { parsePartitionTable, type Partition, SECTOR_SIZE } from './partition-table.js';
 
 /**
@@ -30,12 +31,14 @@ export async function eraseRange(session: AtSession, partition: Partition, offse
   const label = quoteAtString(partition.label);
   const whole = offset === 0 && length === partition.size;
   const command = whole ? `AT+SYSFLASH=0,${label}` : `AT+SYSFLASH=0,${label},${offset},${length}`;
+  noteChangeSent(session, options.signal);
   await session.command(command, { ...options, workTimeMs: (length / SECTOR_SIZE) * ERASE_MS_PER_SECTOR });
 }
 
 /** Write `bytes` at `offset`: the command, the `>` prompt, exactly `bytes.length` raw bytes, OK. */
 export async function writeChunk(session: AtSession, partition: Partition, offset: number, bytes: Uint8Array, options: Options = {}): Promise<void> {
   const command = `AT+SYSFLASH=1,${quoteAtString(partition.label)},${offset},${bytes.length}`;
+  noteChangeSent(session, options.signal);
   await session.command(command, { ...options, data: bytes, workTimeMs: (bytes.length / 1024) * PROGRAM_MS_PER_KIB });
 }
 

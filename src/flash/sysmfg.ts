@@ -2,6 +2,7 @@ import type { AtSession } from '../at/session.js';
 import type { PayloadMatcher } from '../at/framer.js';
 import { quoteAnswerLine, quoteAtString } from '../at/syntax.js';
 import { InputError, ProtocolError } from '../errors.js';
+import { noteChangeSent } from './changes-sent.js';
 
 /**
  * The AT+SYSMFG commands of ESP-AT ≥ 3.1 (protocol §3): key-value pairs in the `mfg_nvs` partition.
@@ -121,6 +122,7 @@ export async function writeBytes(session: AtSession, namespace: string, key: str
   checkMfgName(key, 'key');
   checkMfgValueLength(bytes.length, `the value of ${namespace}/${key}`);
   if (type === MFG_TYPES.string && bytes.includes(0)) throw new InputError(`a string value cannot contain NUL bytes (${namespace}/${key}); store it as binary`);
+  noteChangeSent(session, options.signal);
   await session.command(`AT+SYSMFG=2,${quoteAtString(namespace)},${quoteAtString(key)},${type},${bytes.length}`, {
     ...options,
     data: bytes,
@@ -137,6 +139,7 @@ export async function writeNumber(session: AtSession, namespace: string, key: st
   if (!Number.isInteger(value) || value < range[0] || value > range[1]) {
     throw new InputError(`${value} does not fit a ${typeName(type)} (${range[0]} to ${range[1]})`, { details: { value, type } });
   }
+  noteChangeSent(session, options.signal);
   await session.command(`AT+SYSMFG=2,${quoteAtString(namespace)},${quoteAtString(key)},${type},${value}`, { ...options, workTimeMs: 500 });
 }
 
@@ -145,5 +148,6 @@ export async function eraseEntry(session: AtSession, namespace: string, key: str
   checkMfgName(namespace, 'namespace');
   if (key !== undefined) checkMfgName(key, 'key');
   const command = key === undefined ? `AT+SYSMFG=0,${quoteAtString(namespace)}` : `AT+SYSMFG=0,${quoteAtString(namespace)},${quoteAtString(key)}`;
+  noteChangeSent(session, options.signal);
   await session.command(command, { ...options, workTimeMs: 500 });
 }

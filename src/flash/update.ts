@@ -67,7 +67,7 @@ export async function updatePartition(module: EspAtModule, label: string, bin: U
         const after = await readRange(module.session, partition, image.length, Math.min(PROBE_BYTES, tailStart - image.length), { signal: options.signal });
         bytesRead += after.length;
         if (isErased(after)) {
-          const unchanged: WriteReport = { partition: label, offset: 0, length: image.length, unchanged: true, erasedSectors: 0, bytesWritten: 0, bytesRead, recoveries: 0, verified: true };
+          const unchanged: WriteReport = { partition: label, offset: 0, length: image.length, unchanged: true, erasedSectors: 0, bytesWritten: 0, bytesRead, bytesVerified: 0, recoveries: 0, verified: true };
           options.onEvent?.({ type: 'log', level: 'info', message: `${label} already holds these ${image.length} bytes; nothing written` });
           return finish(tail.length > 0 ? await eraseStaleTail(module, partition, tail, unchanged, options) : unchanged);
         }

@@ -1,5 +1,5 @@
 import type { AtSession } from '../at/session.js';
-import { AtPkiError, DeviceError, VerifyError } from '../errors.js';
+import { AbortedError, AtPkiError, DeviceError, VerifyError } from '../errors.js';
 import { mergeEraseRuns } from './erase-runs.js';
 import { ignoreEvents, type EventSink } from './events.js';
 import { type Partition, SECTOR_SIZE } from './partition-table.js';
@@ -14,6 +14,11 @@ export interface WriteImageOptions {
   force?: boolean;
   /** What the range holds now, when the caller has just read it: skips the comparison read. */
   current?: Buffer;
+  /**
+   * `current` is partly a guess (e.g. erased flash where a probe found 0xFF): the read-back then
+   * covers the whole range, and a sector that does not read back right is erased and written again.
+   */
+  currentIsGuess?: boolean;
   /** The range's first PROBE_BYTES, when the caller has just read them: skips the probe read. */
   head?: Buffer;
   /**
@@ -35,6 +40,8 @@ export interface WriteReport {
   bytesWritten: number;
   /** Bytes read for the comparison and the verification. */
   bytesRead: number;
+  /** Bytes read back after writing to check them (a second read of a garbled sector included); 0 when nothing was written. */
+  bytesVerified: number;
   /** Chunks that stalled in data mode and were recovered (then rewritten). */
   recoveries: number;
   /** Always true in a returned report: a mismatch throws. */
@@ -75,6 +82,7 @@ export async function writeImage(
   const touched = new TouchedSectors(partition.label);
   let bytesRead = 0;
   let bytesWritten = 0;
+  let bytesVerified = 0;
   let recoveries = 0;
 
   try {
@@ -85,9 +93,11 @@ export async function writeImage(
       plan = planWrite(offset, Buffer.alloc(length, 0), desired, { eraseAll: true });
     } else if (options.current) {
       plan = planWrite(offset, options.current, desired);
+      assumedBlank = options.currentIsGuess === true;
     } else {
-      emit({ type: 'progress', phase: 'compare', done: 0, total: length, unit: 'bytes' });
       const probeLength = Math.min(PROBE_BYTES, length);
+      // The total grows if the probe leads to the comparison read; it never shrinks.
+      emit({ type: 'progress', phase: 'compare', done: 0, total: probeLength, unit: 'bytes' });
       let probe = options.head?.length === probeLength ? options.head : undefined;
       if (!probe) {
         probe = length > 0 ? await readChunk(session, partition, offset, probeLength, { signal }) : Buffer.alloc(0);
@@ -113,7 +123,7 @@ export async function writeImage(
     }
     if (plan.actions.length === 0) {
       emit({ type: 'log', level: 'info', message: `${partition.label} already holds these ${length} bytes; nothing written` });
-      return { partition: partition.label, offset, length, unchanged: true, erasedSectors: 0, bytesWritten: 0, bytesRead, recoveries, verified: true };
+      return { partition: partition.label, offset, length, unchanged: true, erasedSectors: 0, bytesWritten: 0, bytesRead, bytesVerified: 0, recoveries, verified: true };
     }
 
     const tail = options.eraseAfter && options.eraseAfter.length > 0 ? options.eraseAfter : undefined;
@@ -129,6 +139,8 @@ export async function writeImage(
     const writeProgress = (): void => emit({ type: 'progress', phase: 'write', done: bytesWritten, total: bytesToWrite, unit: 'bytes' });
 
     const eraseSectors = async (start: number, bytesLength: number): Promise<void> => {
+      // Cancelled already: the erase is not sent, and the sectors must not be reported as erased.
+      throwIfCancelled(signal, 'erase');
       for (let s = start; s < start + bytesLength; s += SECTOR_SIZE) touched.erasing(s);
       await eraseRange(session, partition, start, bytesLength, { signal });
     };
@@ -136,8 +148,15 @@ export async function writeImage(
       for (const span of action.writes) {
         for (let done = 0; done < span.bytes.length; done += chunkSize) {
           const chunk = span.bytes.subarray(done, done + chunkSize);
+          try {
+            await writeChunk(session, partition, span.offset + done, chunk, { signal });
+          } catch (error) {
+            // A cancel is honoured only before the data goes out (the session never tears a data phase
+            // off), and 0xFF sent to finish a half-started write changes no flash: nothing was written.
+            if (!(error instanceof AbortedError)) touched.writing(action.sector);
+            throw error;
+          }
           touched.writing(action.sector);
-          await writeChunk(session, partition, span.offset + done, chunk, { signal });
           bytesWritten += chunk.length;
           writeProgress();
         }
@@ -156,13 +175,14 @@ export async function writeImage(
       }
     };
 
-    eraseProgress();
-    writeProgress();
+    // Phases one after the other: every erase event, then every write event.
+    if (sectorsToErase > 0) eraseProgress();
     for (const run of eraseRuns) {
       await eraseSectors(run.offset, run.length);
       erased += run.length / SECTOR_SIZE;
       eraseProgress();
     }
+    writeProgress();
     for (const action of plan.actions) {
       try {
         await writeSpans(action);
@@ -188,6 +208,7 @@ export async function writeImage(
       const to = Math.min(range.offset + range.length, sector + SECTOR_SIZE);
       const again = await readRange(session, partition, from, to - from, { signal });
       bytesRead += again.length;
+      bytesVerified += again.length;
       again.copy(readBack, from - range.offset);
     };
     for (const range of toVerify) {
@@ -196,6 +217,7 @@ export async function writeImage(
         onProgress: (done) => emit({ type: 'progress', phase: 'verify', done: verified + done, total: verifyTotal, unit: 'bytes' }),
       });
       bytesRead += range.length;
+      bytesVerified += range.length;
       verified += range.length;
       const expected = desired.subarray(range.offset - offset, range.offset - offset + range.length);
       let mismatch = firstDifference(readBack, expected);
@@ -223,11 +245,17 @@ export async function writeImage(
         );
       }
     }
-    return { partition: partition.label, offset, length, unchanged: false, erasedSectors: erased, bytesWritten, bytesRead, recoveries, verified: true };
+    return { partition: partition.label, offset, length, unchanged: false, erasedSectors: erased, bytesWritten, bytesRead, bytesVerified, recoveries, verified: true };
   } catch (error) {
     if (error instanceof AtPkiError) error.details.deviceState = touched.describe();
     throw error;
   }
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
+  if (!signal?.aborted) return;
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+  throw new AbortedError(`cancelled before the next ${what}: ${reason}`, { cause: signal.reason });
 }
 
 function chunkSizeOf(requested: number | undefined): number {

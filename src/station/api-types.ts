@@ -52,6 +52,8 @@ export type JobRequest =
       force?: boolean;
       /** Check the certificates/keys before writing. @default true */
       validate?: boolean;
+      /** Write into a partition that is not a credential partition (fatfs, factory_param…). @default false */
+      anyPartition?: boolean;
     }
   | {
       type: 'verify';
@@ -89,6 +91,8 @@ export interface JobSpec {
   partition?: string;
   bin?: BinSummary;
   force?: boolean;
+  /** update: the target may be any partition, not only a credential partition. */
+  anyPartition?: boolean;
   offset?: number;
   length?: number;
 }

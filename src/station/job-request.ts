@@ -6,6 +6,8 @@
  * that fails here can reach a module.
  */
 import { checkImageFormatFor, checkItemTypesFor } from '../flash/bin-source.js';
+import { isCredentialPartition } from '../flash/partition-table.js';
+import { NOT_A_CREDENTIAL_PARTITION } from '../flash/update-credentials.js';
 import { keysFor } from '../flash/mfg-update.js';
 import type { StorageMode } from '../flash/module.js';
 import type { Partition } from '../flash/partition-table.js';
@@ -80,12 +82,23 @@ export async function prepareJob(body: unknown, context: JobRequestContext): Pro
       const { credentials } = resolved;
       try {
         checkTarget(request.type, request.partition, credentials, partition, namespaceUpdate, request.validate ?? true);
+        if (request.type === 'update' && partition && !request.anyPartition && !isCredentialPartition(partition)) {
+          throw new RequestError(
+            400,
+            NOT_A_CREDENTIAL_PARTITION,
+            `${partition.label} is not a credential partition (type 0x${partition.type.toString(16)}, subtype ${partition.subtype}): update jobs write PKI partitions and esp_secure_cert only ("anyPartition": true overrides)`,
+            { partition: partition.label, type: partition.type, subtype: partition.subtype },
+          );
+        }
       } catch (error) {
         wipeCredentials(credentials);
         throw error;
       }
       const spec: JobSpec = { type: request.type, port: request.port, partition: request.partition, bin: resolved.summary };
-      if (request.type === 'update') spec.force = request.force ?? false;
+      if (request.type === 'update') {
+        spec.force = request.force ?? false;
+        if (request.anyPartition) spec.anyPartition = true;
+      }
       return { spec, credentials, warnings: resolved.warnings };
     }
   }
@@ -98,7 +111,7 @@ export function parseJobRequest(body: unknown, context: Pick<JobRequestContext, 
   if (type === undefined) bad('type', `is required (${JOB_TYPES.join(', ')})`);
   if (typeof type !== 'string' || !(JOB_TYPES as readonly string[]).includes(type)) bad('type', `must be one of ${JOB_TYPES.join(', ')}, got ${describeValue(type)}`);
   const fields: Record<JobType, readonly string[]> = {
-    update: ['type', 'port', 'partition', 'source', 'force', 'validate'],
+    update: ['type', 'port', 'partition', 'source', 'force', 'validate', 'anyPartition'],
     verify: ['type', 'port', 'partition', 'source', 'validate'],
     read: ['type', 'port', 'partition', 'offset', 'length'],
     partitions: ['type', 'port'],
@@ -125,7 +138,16 @@ export function parseJobRequest(body: unknown, context: Pick<JobRequestContext, 
       const validate = job.validate === undefined ? undefined : boolean(job.validate, 'validate');
       if (type === 'verify') return { type: 'verify', port, partition, source, ...(validate === undefined ? {} : { validate }) };
       const force = job.force === undefined ? undefined : boolean(job.force, 'force');
-      return { type: 'update', port, partition, source, ...(validate === undefined ? {} : { validate }), ...(force === undefined ? {} : { force }) };
+      const anyPartition = job.anyPartition === undefined ? undefined : boolean(job.anyPartition, 'anyPartition');
+      return {
+        type: 'update',
+        port,
+        partition,
+        source,
+        ...(validate === undefined ? {} : { validate }),
+        ...(force === undefined ? {} : { force }),
+        ...(anyPartition === undefined ? {} : { anyPartition }),
+      };
     }
   }
 }

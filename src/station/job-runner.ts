@@ -34,7 +34,7 @@ export async function performJob(module: EspAtModule, spec: JobSpec, credentials
 
     case 'update': {
       // Partition or mfg_nvs namespace, whichever the module has: the same entry point as the CLI's update.
-      const outcome = await updateCredentials(module, spec.partition!, needCredentials(credentials), { signal, onEvent: emit, force: spec.force });
+      const outcome = await updateCredentials(module, spec.partition!, needCredentials(credentials), { signal, onEvent: emit, force: spec.force, anyPartition: spec.anyPartition });
       return { storage: outcome.storage, ...outcome.report, binBytes: spec.bin!.bytes, binSha256: spec.bin!.sha256, items: spec.bin!.items };
     }
 

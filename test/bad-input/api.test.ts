@@ -93,6 +93,11 @@ const cases: Case[] = [
   ['a partition name with a backslash', () => update({ partition: 'client\\cert', source: items({ type: 'cert', pem: pem('device.crt') }) }), 400, 'BAD_INPUT'],
   ['a partition name with a space', () => update({ partition: 'client cert', source: items({ type: 'cert', pem: pem('device.crt') }) }), 400, 'BAD_INPUT'],
   ['a namespace that is no PKI namespace (ESP-AT 3.x)', () => post({ type: 'update', port: 'm', partition: 'factory_param', source: items({ type: 'cert', pem: pem('device.crt') }) }), 400, 'BAD_INPUT'],
+  // Not a credential partition (update writes PKI partitions and esp_secure_cert only, unless anyPartition)
+  ['a PKI bin for fatfs', () => update({ partition: 'fatfs', source: items({ type: 'cert', pem: pem('device.crt') }) }), 400, 'NOT_A_CREDENTIAL_PARTITION'],
+  ['a PKI bin for factory_param (type 0x40, but no credentials)', () => update({ partition: 'factory_param', source: items({ type: 'cert', pem: pem('device.crt') }) }), 400, 'NOT_A_CREDENTIAL_PARTITION'],
+  ['a PKI bin for the whole mfg_nvs partition (ESP-AT 3.x)', () => post({ type: 'update', port: 'm', partition: 'mfg_nvs', source: items({ type: 'cert', pem: pem('device.crt') }) }), 400, 'NOT_A_CREDENTIAL_PARTITION'],
+  ['anyPartition that is not a boolean', () => update({ partition: 'fatfs', anyPartition: 'yes', source: items({ type: 'cert', pem: pem('device.crt') }) }), 400, 'BAD_INPUT'],
   ['two values for a single-value namespace (ESP-AT 3.x)', () => post({ type: 'update', port: 'm', partition: 'mqtt_cert', source: items({ type: 'cert', pem: pem('device.crt') }, { type: 'cert', pem: pem('ca.crt') }) }), 400, 'BAD_INPUT'],
   // Credentials that are wrong
   ['malformed PEM', () => update({ source: items({ type: 'cert', pem: '-----BEGIN CERTIFICATE-----\nMIIB!!\n-----END CERTIFICATE-----\n' }) }), 400, 'BAD_INPUT'],

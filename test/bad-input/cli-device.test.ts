@@ -57,6 +57,13 @@ describe('found out with the module connected: refused, nothing but the connect-
     expectOnlyLookedAt(legacy);
   });
 
+  it('a PKI bin for a partition that holds no credentials (fatfs; the whole mfg_nvs on ESP-AT 3.x)', async () => {
+    expectRefused(await run('update', '--port', legacy.path, 'fatfs', '--bin', 'good.bin'), /fatfs is not a credential partition .*--any-partition overrides/);
+    expectOnlyLookedAt(legacy);
+    expectRefused(await run('update', '--port', v3.path, 'mfg_nvs', '--bin', 'good.bin'), /mfg_nvs is not a credential partition/);
+    expectOnlyLookedAt(v3);
+  });
+
   it('a raw write past the end of the partition', async () => {
     expectRefused(await run('write', '--port', legacy.path, 'client_cert', 'good.bin', '--offset', '0x1ffc'), /write: \d+ bytes at offset 8188 do not fit in partition client_cert \(8192 bytes\)/);
     expectOnlyLookedAt(legacy);

@@ -53,6 +53,36 @@ describe('at-pki update over a pseudo-terminal', () => {
     expect(emulator.stats.flashBytesErased).toBe(0);
   });
 
+  it('reports exactly what it did: every sector erased, every byte read back', async () => {
+    const run = await cli('update', '--port', pty.path, 'client_cert', '--bin', 'client_cert.bin');
+    expect(run.code).toBe(0);
+    // Garbage in both sectors: both erased (one command); the bin's whole sector is read back.
+    expect(emulator.stats.flashBytesErased).toBe(2 * 4096);
+    expect(run.stdout).toMatch(/: 2 sector\(s\) erased, 2344 bytes written; verified by reading back 4096 bytes in /);
+  });
+
+  it('--force --json: erase, write and verify events each in one run, in order', async () => {
+    const run = await cli('update', '--port', pty.path, 'client_cert', '--bin', 'client_cert.bin', '--force', '--json');
+    expect(run.code).toBe(0);
+    const phases = jsonLines(run).filter((e) => e.type === 'progress').map((e) => e.phase as string);
+    expect(phases.filter((phase, i) => phase !== phases[i - 1])).toEqual(['erase', 'write', 'verify']);
+  });
+
+  it('refuses a partition that holds no credentials unless --any-partition, leaving it untouched', async () => {
+    const before = emulator.flashImage();
+    for (const label of ['fatfs', 'factory_param', 'ble_data']) {
+      expectOneLineError(
+        await cli('update', '--port', pty.path, label, '--bin', 'client_cert.bin'),
+        2,
+        new RegExp(`^at-pki: ${label} is not a credential partition \\(type 0x[0-9a-f]+, subtype \\d+\\): .*--any-partition overrides.* \\[module unchanged\\]$`),
+      );
+    }
+    expect(emulator.flashImage().equals(before)).toBe(true);
+    const forced = await cli('update', '--port', pty.path, 'fatfs', '--bin', 'client_cert.bin', '--any-partition');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(emulator.readPartition('fatfs').subarray(0, clientCertBin.length)).toEqual(clientCertBin);
+  });
+
   it('--json prints begin, progress and end events', async () => {
     const run = await cli('update', '--port', pty.path, 'client_cert', '--bin', 'client_cert.bin', '--json');
     expect(run.code).toBe(0);
@@ -128,6 +158,14 @@ describe('partitions, read, write, erase', () => {
     expect(after.subarray(112)).toEqual(before.subarray(112));
   });
 
+  it('says where it wrote: the offset given, not the start of its sector', async () => {
+    writeFileSync(join(work, 'patch.bin'), Buffer.alloc(64, 0x5a));
+    const run = await cli('write', '--port', pty.path, 'mqtt_ca', 'patch.bin', '--offset', '0x1800');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^wrote 64 bytes of patch\.bin to mqtt_ca at offset 0x1800 \(6144\): 1 sector\(s\) erased, \d+ bytes written; verified by reading back 4096 bytes\n$/);
+    expect(emulator.readPartition('mqtt_ca').subarray(0x1800, 0x1840)).toEqual(Buffer.alloc(64, 0x5a));
+  });
+
   it('erases a partition', async () => {
     const run = await cli('erase', '--port', pty.path, 'wpa2_ca');
     expect(run.code).toBe(0);
@@ -178,3 +216,26 @@ async function withFakeModule(onData: (socket: Socket) => void, body: (url: stri
     server.close();
   }
 }
+
+describe('erase that does not answer OK', () => {
+  it('says the partition may be partly erased', async () => {
+    const run = await cli('erase', '--port', 'mock://esp32c3?faults=error~SYSFLASH=0@1', 'client_ca');
+    expectOneLineError(run, 1, /ERROR.* \[module modified: client_ca may be partly erased \(the erase did not answer OK\); run erase again\]$/);
+  });
+});
+
+describe('a failure during the comparison read', () => {
+  it('says the module is unchanged (nothing was erased or written before it)', async () => {
+    const state = join(work, 'compare-state.bin');
+    const first = Buffer.from(clientCertBin);
+    writeFileSync(join(work, 'first.bin'), first);
+    // Same first bytes, different last item byte: the comparison goes on past the first read.
+    const second = Buffer.from(clientCertBin);
+    second[second.length - 10] ^= 0x01;
+    writeFileSync(join(work, 'second.bin'), second);
+    expect((await cli('update', '--port', `mock://esp32c3?state=${state}`, 'client_cert', '--bin', 'first.bin', '--no-validate')).code).toBe(0);
+    // The second read of the run (the rest of the bin's range) gets no answer.
+    const run = await cli('update', '--port', `mock://esp32c3?state=${state}&faults=silent~SYSFLASH=2@2`, 'client_cert', '--bin', 'second.bin', '--no-validate', '--timeout', '500');
+    expectOneLineError(run, 1, /AT\+SYSFLASH.* \[module unchanged: nothing was erased or written\]$/);
+  });
+});

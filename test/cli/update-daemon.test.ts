@@ -47,6 +47,15 @@ describe('update --daemon', () => {
     expectOneLineError(await runCliAsync(['update', '--daemon', station.socket, '--port', 'bay9', 'client_cert', '--from', rawData]), 2, /no port named "bay9"/);
   });
 
+  it('passes --any-partition on: refused without it (NOT_A_CREDENTIAL_PARTITION, exit 2), written with it', async () => {
+    const bin = join(repoRoot, 'test/vectors/atpki/client_cert/expected.bin');
+    expectOneLineError(await runCliAsync(['update', '--daemon', station.socket, '--port', 'bay1', 'fatfs', '--bin', bin]), 2, /fatfs is not a credential partition/);
+    const run = await runCliAsync(['update', '--daemon', station.socket, '--port', 'bay1', 'fatfs', '--bin', bin, '--any-partition']);
+    expect(run.code, run.stderr).toBe(0);
+    const expected = readFileSync(bin);
+    expect(ports[0]!.emulator.readPartition('fatfs').subarray(0, expected.length)).toEqual(expected);
+  });
+
   it('reports a daemon that is not there', async () => {
     expectOneLineError(await runCliAsync(['update', '--daemon', join(station.dir, 'nope.sock'), '--port', 'bay1', 'client_cert', '--from', rawData]), 2, /daemon/);
   });

@@ -8,7 +8,7 @@ import { EspAtModule } from '../../src/flash/module.js';
 import { readRange } from '../../src/flash/read-range.js';
 import { updatePartition } from '../../src/flash/update.js';
 import type { OperationEvent } from '../../src/flash/events.js';
-import { testDevice, type TestDevice } from '../support/device.js';
+import { hardwarePort, testDevice, type TestDevice } from '../support/device.js';
 
 const LABEL = 'client_cert';
 
@@ -36,6 +36,19 @@ async function wholePartition(): Promise<Buffer> {
   if (device.emulator) return device.emulator.readPartition(LABEL);
   return readRange(module.session, partition, 0, partition.size);
 }
+
+describe('the partition table', () => {
+  it.skipIf(hardwarePort !== undefined)('is asked twice per connection (two answers must agree), then kept', async () => {
+    let asked = 0;
+    device.emulator!.on('command', (line) => {
+      if (line === 'AT+SYSFLASH?') asked++;
+    });
+    await module.partitions();
+    await updatePartition(module, LABEL, binOf(100, 1));
+    await module.partition('client_key');
+    expect(asked).toBe(2);
+  });
+});
 
 describe('updatePartition', () => {
   it('leaves exactly the bin followed by 0xFF in a partition that held garbage', async () => {

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEmulator, removeEmulator, type EspAtEmulator, type EspAtEmulatorOptions } from '../../mock-device/index.js';
+import { AbortedError, type AtPkiError } from '../../src/errors.js';
 import { mergeEraseRuns } from '../../src/flash/erase-runs.js';
 import type { OperationEvent } from '../../src/flash/events.js';
 import { EspAtModule } from '../../src/flash/module.js';
@@ -28,10 +29,10 @@ afterEach(async () => {
   removeEmulator('write-image');
 });
 
-async function connect(options: EspAtEmulatorOptions = {}): Promise<EspAtModule> {
+async function connect(options: EspAtEmulatorOptions = {}, timeoutMs?: number): Promise<EspAtModule> {
   registerMockScheme();
   emulator = createEmulator('write-image', { chip: 'esp32', ...options });
-  module = await EspAtModule.connect('mock://esp32?id=write-image');
+  module = await EspAtModule.connect('mock://esp32?id=write-image', { timeoutMs });
   await module.partitions();
   commands = [];
   emulator.on('command', (line) => commands.push(line));
@@ -54,7 +55,8 @@ describe('writeImage on erased flash', () => {
     expect(emulator.readPartition('fatfs').subarray(0, bytes.length)).toEqual(bytes);
     expect(sysflash(2)[0]).toBe('AT+SYSFLASH=2,"fatfs",0,64');
     const phases = [...new Set(events.filter((e) => e.type === 'progress').map((e) => (e as { phase: string }).phase))];
-    expect(phases).toEqual(['compare', 'erase', 'write', 'verify']);
+    // No erase is needed, so no erase events: each phase's events come in order, none interleaved.
+    expect(phases).toEqual(['compare', 'write', 'verify']);
   });
 
   it('erases and rewrites a sector that was not erased after all (the read-back checks the guess)', async () => {
@@ -114,6 +116,46 @@ describe('writeImage erases and reads back only what it must', () => {
     expect(sysflash(1)).toHaveLength(4);
     await expect(writeImage(m.session, partition, 0, pattern(8, 8), { chunkSize: 8192 })).rejects.toThrow(RangeError);
     await expect(writeImage(m.session, partition, 0, pattern(8, 8), { chunkSize: 1022 })).rejects.toThrow(RangeError);
+  });
+});
+
+describe('what writeImage reports is exactly what it did', () => {
+  it('Ctrl-C during a write lists only the sectors whose data was sent', async () => {
+    const m = await connect();
+    const partition = await m.partition('fatfs');
+    const controller = new AbortController();
+    const onEvent = (event: OperationEvent): void => {
+      // Cancelled while the first sector's chunk is being answered: the next chunk must not go out.
+      if (event.type === 'progress' && event.phase === 'write' && event.done === SECTOR) controller.abort(new Error('interrupted (Ctrl-C)'));
+    };
+    const error = (await writeImage(m.session, partition, 0, pattern(3 * SECTOR, 9), { signal: controller.signal, onEvent }).catch((e: unknown) => e)) as AtPkiError;
+    expect(error).toBeInstanceOf(AbortedError);
+    expect(emulator.stats.flashBytesWritten).toBe(SECTOR);
+    expect(error.details.deviceState).toBe('modified: wrote into sector(s) 0x0 of fatfs; its content is incomplete — run the operation again');
+  });
+
+  it('counts every sector erase the module did, also when a stalled chunk is erased and written again', async () => {
+    const m = await connect({ fill: 'garbage', seed: 12 }, 500);
+    const partition = await m.partition('fatfs');
+    const bytes = pattern(2 * SECTOR, 10);
+    // One byte of the first chunk's data lost on the way: the module waits for it, the host tops up.
+    emulator.setFaults({ seed: 1, dropIn: { at: [600] } });
+    const report = await writeImage(m.session, partition, 0, bytes, { force: true });
+    emulator.setFaults(undefined);
+    expect(report.recoveries).toBe(1);
+    expect(report.erasedSectors * SECTOR).toBe(emulator.stats.flashBytesErased);
+    expect(report.erasedSectors).toBe(3);
+    expect(emulator.readPartition('fatfs').subarray(0, bytes.length)).toEqual(bytes);
+  });
+
+  it('reports the bytes it read back to verify', async () => {
+    const m = await connect({ fill: 'garbage', seed: 13 });
+    const partition = await m.partition('client_cert');
+    const bytes = pattern(SECTOR + 1000, 11);
+    emulator.resetStats();
+    const report = await writeImage(m.session, partition, 0, bytes, { force: true });
+    expect(report.bytesVerified).toBe(bytes.length);
+    expect(report.bytesRead).toBe(emulator.stats.flashBytesRead);
   });
 });
 

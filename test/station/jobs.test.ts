@@ -52,12 +52,21 @@ function checkShapes(events: JobEvent[], operation: string, port: string, partit
   const end = events.at(-1)!;
   expect(end.type).toBe('end');
   expect(events.filter((e) => e.type === 'end' || e.type === 'begin')).toHaveLength(2);
+  const lastTotal = new Map<string, number>();
+  // Each phase's events come in one run, in order (no erase, write, erase again).
+  const phases = events.flatMap((e) => (e.type === 'progress' ? [e.phase] : []));
+  const runs = phases.filter((phase, i) => phase !== phases[i - 1]);
+  expect(new Set(runs).size, `phases ${runs.join(', ')}`).toBe(runs.length);
   for (const event of events.slice(1, -1)) {
     if (event.type === 'progress') {
       expect(Object.keys(event).sort()).toEqual(['done', 'phase', 'total', 'type', 'unit']);
       expect(PROGRESS_PHASES).toContain(event.phase);
       expect(['bytes', 'sectors']).toContain(event.unit);
       expect(event.done).toBeLessThanOrEqual(event.total);
+      // A phase's total never shrinks (a bar that jumps from 4096 to 64 reports nothing true).
+      const previous = lastTotal.get(event.phase);
+      if (previous !== undefined) expect(event.total, `${event.phase} total`).toBeGreaterThanOrEqual(previous);
+      lastTotal.set(event.phase, event.total);
     } else if (event.type === 'log') {
       expect(Object.keys(event).sort()).toEqual(['level', 'message', 'type']);
       expect(['info', 'warn']).toContain(event.level);
@@ -147,6 +156,49 @@ describe('jobs on three ports in parallel', () => {
 });
 
 describe('a module that keeps credentials in mfg_nvs (ESP-AT >= 3.1)', () => {
+  it('carries the validation warnings in the end result, as the CLI does', async () => {
+    const run = await runJob(t.client, { type: 'update', port: 'b', partition: 'client_ca', source: { kind: 'items', items: [{ type: 'ca', pem: pem('expired.crt') }] } });
+    expect(run.view.state, JSON.stringify(run.view.error)).toBe('succeeded');
+    const end = run.events.at(-1)!;
+    expect(end.type === 'end' && end.ok && end.result.warnings).toEqual([expect.stringMatching(/expired/)]);
+    expect(run.view.result!.warnings).toEqual(run.view.warnings);
+    const quiet = await runJob(t.client, { type: 'update', port: 'b', partition: 'client_ca', source: { kind: 'items', items: items.ca } });
+    expect(quiet.view.result!.warnings).toEqual([]);
+  });
+
+  it('updates a non-credential partition only when the job says anyPartition', async () => {
+    const bin = binOf('device.crt', 'cert');
+    const refused = await raw({ socket: t.socket }, 'POST', '/jobs', { body: JSON.stringify({ type: 'update', port: 'b', partition: 'fatfs', source: { kind: 'items', items: items.cert } }) });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toMatchObject({ code: 'NOT_A_CREDENTIAL_PARTITION', details: { partition: 'fatfs', type: 1, subtype: 129 } });
+    const run = await runJob(t.client, { type: 'update', port: 'b', partition: 'fatfs', anyPartition: true, source: { kind: 'items', items: items.cert } });
+    expect(run.view.state, JSON.stringify(run.view.error)).toBe('succeeded');
+    expect(b.emulator.readPartition('fatfs').subarray(0, bin.length)).toEqual(bin);
+  });
+
+  it('a job that fails before any erase or write command went out says the module is unchanged', async () => {
+    const bin = binOf('device.crt', 'cert');
+    const f = emulatedPort('f', { chip: 'esp32' });
+    f.emulator.writeRaw('client_cert', 0, bin);
+    const s = await startTestStation({ ports: [{ name: 'f', url: f.url, timeoutMs: 500 }] });
+    try {
+      await eventually(async () => (await s.client.getStatus()).ports[0]!.state === 'up', 'port up');
+      // Same first bytes as what the module holds, then a difference: the comparison reads on,
+      // and that second read gets no answer.
+      const other = Buffer.from(fixture('device.crt'));
+      other[other.length - 40] ^= 0x01;
+      f.emulator.setFaults({ seed: 1, silent: { match: 'SYSFLASH=2', at: [2] } });
+      const run = await runJob(s.client, { type: 'update', port: 'f', partition: 'client_cert', validate: false, source: { kind: 'items', items: [{ type: 'cert', base64: other.toString('base64') }] } });
+      expect(run.view.state).toBe('failed');
+      expect(run.view.error!.details!.deviceState).toBe('unchanged: nothing was erased or written');
+      expect(run.view.error!.message).toMatch(/\[module unchanged: nothing was erased or written\]$/);
+      expect(f.emulator.readPartition('client_cert').subarray(0, bin.length)).toEqual(bin);
+    } finally {
+      await s.stop();
+      removePorts([f]);
+    }
+  });
+
   it('updates a namespace instead of a partition, and refuses a name that is not a PKI namespace', async () => {
     const m = emulatedPort('m', { firmware: '3.2.0.0' });
     const s = await startTestStation({ ports: [m] });
@@ -230,7 +282,7 @@ describe('one job at a time per port, ports in parallel', () => {
     const text = await t.client.getMetrics();
     expect(text).toMatch(/^at_command_duration_seconds_bucket\{.*command="AT\+SYSFLASH".*result="ok".*\} [1-9]/m);
     expect(text).toMatch(/^at_command_duration_seconds_count\{command="AT\+SYSFLASH",result="ok"\} [1-9]/m);
-    expect(text).toMatch(/^jobs_total\{type="update",result="succeeded"\} 5$/m);
+    expect(text).toMatch(/^jobs_total\{type="update",result="succeeded"\} 8$/m);
     expect(text).toMatch(/^jobs_total\{type="verify",result="succeeded"\} 2$/m);
     expect(text).toMatch(/^jobs_total\{type="partitions",result="succeeded"\} 4$/m);
     expect(text).toMatch(/^jobs_total\{type="update",result="cancelled"\} 1$/m);

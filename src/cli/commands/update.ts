@@ -17,6 +17,7 @@ interface UpdateOptions extends DeviceOptions {
   bin?: string;
   from?: string;
   force?: boolean;
+  anyPartition?: boolean;
   validate: boolean;
   /** Submit to this running daemon instead of opening the port (then --port is the daemon's port name). */
   daemon?: string;
@@ -39,6 +40,7 @@ export function registerUpdate(program: Command, io: CliIo): void {
     .option('--from <dir>', 'take the files of <dir>/<partition>/ (default when no source is given: ./raw_data)')
     .option('-f, --force', 'erase and rewrite even if the module already holds this bin')
     .option('--no-validate', 'skip certificate/key validation')
+    .option('--any-partition', 'also write into a partition that is not a credential partition (fatfs, factory_param, mfg_nvs...)')
     .addOption(new Option('-d, --daemon <address>', "submit the job to a running 'at-pki daemon' (its socket path or http://127.0.0.1:PORT); --port is then one of its port names").env('AT_PKI_DAEMON'))
     .addOption(new Option('--token <token>', 'bearer token for a daemon on TCP').env('AT_PKI_TOKEN'));
   addDeviceOptions(command);
@@ -58,6 +60,10 @@ Sources (one of):
   --from DIR             the files of DIR/<partition>/, sorted by name, typed by the partition name
   <type> <file> ...      as for 'at-pki generate'
   (none)                 the files of ./raw_data/<partition>/, ESP-AT's build convention
+
+Only credential partitions are written: ESP-AT's PKI partitions (type 0x40, named <feature>_cert,
+_key or _ca) and esp_secure_cert (type 0x3F). Anything else (fatfs, factory_param, ble_data,
+mfg_nvs as a whole) is refused with exit 2 unless --any-partition is given; 'write' writes raw bytes.
 
 If the module stops answering while data is being sent, the write is topped up with 0xFF (harmless
 on flash), the affected sector is erased and written again, and everything is verified. A failure
@@ -90,7 +96,8 @@ says what state the module was left in.`,
       ...outcome.report,
       binBytes: prepared.bin.length,
       items: prepared.items.length,
-      warnings: prepared.validation?.warnings ?? [],
+      // The same words as printed on stderr (and as the daemon's result carries them).
+      warnings: [...prepared.notes, ...(prepared.validation?.warnings.map((finding) => finding.message) ?? [])],
     });
   });
 }
@@ -98,7 +105,7 @@ says what state the module was left in.`,
 async function localUpdate(io: CliIo, options: UpdateOptions, label: string, prepared: PreparedBin): Promise<CredentialsUpdate> {
   const [{ runOperation }, { updateCredentials }] = await Promise.all([import('../operation-runner.js'), import('../../flash/update-credentials.js')]);
   return runOperation(io, { name: 'update', partition: label }, options, ({ module, emit, signal }) =>
-    updateCredentials(module, label, prepared, { signal, onEvent: emit, force: options.force }),
+    updateCredentials(module, label, prepared, { signal, onEvent: emit, force: options.force, anyPartition: options.anyPartition }),
   );
 }
 
@@ -122,7 +129,15 @@ async function submitToDaemon(io: CliIo, options: UpdateOptions, label: string, 
         ? { kind: 'inline-bin', base64: prepared.bin.toString('base64') }
         : { kind: 'items', items: prepared.items.map((item) => ({ type: item.type, base64: Buffer.from(item.content).toString('base64') })) };
     const { id, end } = await client.runJob(
-      { type: 'update', port: options.port, partition: label, source: jobSource, force: options.force ?? false, validate: options.validate },
+      {
+        type: 'update',
+        port: options.port,
+        partition: label,
+        source: jobSource,
+        force: options.force ?? false,
+        validate: options.validate,
+        ...(options.anyPartition ? { anyPartition: true } : {}),
+      },
       (event) => {
         // The end record is printed below, as for a local update.
         if (event.type === 'progress' || event.type === 'log') reporter.event(event);

@@ -20,13 +20,14 @@ export function registerWrite(program: Command, io: CliIo): void {
     .summary("write a file's bytes into a partition (raw, verified)")
     .description(
       "Write a file's bytes into a partition at --offset (a multiple of 4), byte for byte, and read them back to verify. " +
-        'Only the 4 KiB sectors whose content changes are erased; bytes of those sectors outside the file are preserved. ' +
-        "The file is not checked to be a PKI bin: use 'update' for credentials.",
+        'Only what must survive is read first: the parts of the first and last 4 KiB sector outside the range, which are kept. ' +
+        'Erased flash (a 64-byte probe says so) is written without an erase; over other data every touched sector is erased and written. ' +
+        "The file is not checked to be a PKI bin, and any partition is accepted: use 'update' for credentials.",
     )
     .argument('<partition>', 'partition label')
     .argument('<file>', 'the bytes to write')
     .option('--offset <n>', 'where in the partition, a multiple of 4 (default 0)')
-    .option('-f, --force', 'erase and rewrite the sectors even if they already hold these bytes');
+    .option('-f, --force', 'erase every sector the range touches, even if the probe finds erased flash');
   addDeviceOptions(command);
   addExamples(command, ['at-pki write --port /dev/ttyUSB0 client_cert client_cert.bin', 'at-pki write --port tcp://10.0.0.5:3333 fatfs blob.bin --offset 0x1000']);
   command.action(async (label: string, file: string, options: WriteOptions) => {
