@@ -7,7 +7,8 @@
 import { createMockTransport } from '../mock-device/index.js';
 
 interface Waiter {
-  pattern: string;
+  /** A text to wait for, or a number of bytes to take. */
+  pattern: string | number;
   resolve: () => void;
 }
 
@@ -21,7 +22,7 @@ class Reader {
     this.#check();
   };
 
-  until(pattern: string): Promise<void> {
+  until(pattern: string | number): Promise<void> {
     return new Promise((resolve) => {
       this.#waiter = { pattern, resolve };
       this.#check();
@@ -31,9 +32,14 @@ class Reader {
   #check(): void {
     const w = this.#waiter;
     if (!w) return;
-    const at = this.#text.indexOf(w.pattern);
-    if (at < 0) return;
-    this.#text = this.#text.slice(at + w.pattern.length);
+    if (typeof w.pattern === 'number') {
+      if (this.#text.length < w.pattern) return;
+      this.#text = this.#text.slice(w.pattern);
+    } else {
+      const at = this.#text.indexOf(w.pattern);
+      if (at < 0) return;
+      this.#text = this.#text.slice(at + w.pattern.length);
+    }
     this.#waiter = undefined;
     w.resolve();
   }
@@ -46,10 +52,12 @@ export interface BareLoopOptions {
   payload: Buffer;
   /** Erase the range first (one command for all its sectors). */
   erase: boolean;
+  /** Then read it all back, 4 KiB per command (without comparing): a verified write's bare minimum. */
+  readBack?: boolean;
   chunk?: number;
 }
 
-/** Runs the loop; returns the elapsed ms of the timed part (erase + writes). */
+/** Runs the loop; returns the elapsed ms of the timed part (erase + writes (+ reads)). */
 export async function bareLoop(options: BareLoopOptions): Promise<number> {
   const transport = await createMockTransport(new URL(options.url), { baudRate: options.baudRate, timeoutMs: 3000 });
   const reader = new Reader();
@@ -70,6 +78,13 @@ export async function bareLoop(options: BareLoopOptions): Promise<number> {
       await transport.write(Buffer.from(`AT+SYSFLASH=1,"${options.label}",${offset},${data.length}\r\n`));
       await reader.until('>');
       await transport.write(data);
+      await reader.until('OK\r\n');
+    }
+    for (let offset = 0; options.readBack && offset < options.payload.length; offset += 4096) {
+      const length = Math.min(4096, options.payload.length - offset);
+      await transport.write(Buffer.from(`AT+SYSFLASH=2,"${options.label}",${offset},${length}\r\n`));
+      await reader.until(`+SYSFLASH:${length},`);
+      await reader.until(length); // the data, framed by its length (it may hold any bytes)
       await reader.until('OK\r\n');
     }
     return performance.now() - started;

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     console.log(`Usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--json FILE]
 
 Measures at-pki against the serial line rate on the emulator (line-rate and flash timing on) and
-prints Markdown tables, then one JSON line. --quick shrinks every section (~35 s instead of ~2 min).
+prints Markdown tables, then one JSON line. --quick shrinks every section (~1 min instead of ~5 min).
 ATPKI_PY=/path/to/AtPKI.py adds the reference tool to the generation section.`);
     return;
   }
