@@ -20,8 +20,8 @@ import { printResult, printWarnings, PROGRAM_NAME, type JsonOption } from './out
 import { formatTable } from './table.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
-/** What `generate --format` takes: ESP-AT's PKI bin, or the esp_secure_cert partition (TLV, legacy cust_flash). */
-export const OUTPUT_FORMATS = ['atpki', 'esp-secure-cert', 'cust-flash'] as const;
+/** What `generate --format` takes: ESP-AT's PKI bin, the esp_secure_cert partition (TLV, legacy cust_flash), NVS images (nvs-generate.ts). */
+export const OUTPUT_FORMATS = ['atpki', 'esp-secure-cert', 'cust-flash', 'nvs', 'mfg-nvs'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** What configure_esp_secure_cert.py writes. */
@@ -38,7 +38,7 @@ export interface SecureCertOptions {
 }
 
 export interface SecureCertGenerateOptions extends SecureCertOptions, JsonOption {
-  format: Exclude<OutputFormat, 'atpki'>;
+  format: 'esp-secure-cert' | 'cust-flash';
   output?: string;
   from?: string;
   partitionSize?: string;

@@ -23,11 +23,12 @@ import {
   type SecureCertOptions,
 } from '../secure-cert-generate.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
+import { addNvsGenerateOptions, NVS_HELP, type NvsGenerateOptions } from '../nvs-options.js';
 
 /** What AtPKI.py writes when -b is not given. */
 export const DEFAULT_OUTPUT = 'PKI.bin';
 
-interface GenerateOptions extends JsonOption, SecureCertOptions {
+interface GenerateOptions extends JsonOption, SecureCertOptions, NvsGenerateOptions {
   /** What to build (only `generate` has the option). @default 'atpki' */
   format?: OutputFormat;
   /** Output path (`-o` of generate, `-b` of generate_bin). Default: PKI.bin, or `<partition>.bin` with --from. */
@@ -71,10 +72,11 @@ export function registerGenerate(program: Command, io: CliIo): void {
     )
     .argument('[items...]', '<type> <file> pairs, or the partition name with --from')
     .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from, ${DEFAULT_SECURE_CERT_OUTPUT} for esp_secure_cert)`)
-    .addOption(new Option('--format <format>', 'atpki: ESP-AT PKI bin; esp-secure-cert: esp_secure_cert partition (TLV); cust-flash: its legacy layout').choices(OUTPUT_FORMATS).default('atpki'));
+    .addOption(new Option('--format <format>', 'atpki: ESP-AT PKI bin; esp-secure-cert: esp_secure_cert partition (TLV); cust-flash: its legacy layout; nvs: NVS partition from a CSV; mfg-nvs: ESP-AT mfg_nvs partition from raw_data').choices(OUTPUT_FORMATS).default('atpki'));
   addSecureCertOptions(generate);
+  addNvsGenerateOptions(generate);
   addCommonOptions(generate);
-  generate.addHelpText('after', `${DETAILS_HELP}\n${SECURE_CERT_HELP}`);
+  generate.addHelpText('after', `${DETAILS_HELP}\n${SECURE_CERT_HELP}\n${NVS_HELP}`);
   addExamples(generate, [
     'at-pki generate -o client_cert.bin cert client.crt',
     'at-pki generate -o client_ca.bin ca root.crt ca intermediate.crt',
@@ -83,10 +85,14 @@ export function registerGenerate(program: Command, io: CliIo): void {
     'at-pki generate --json cert client.crt',
     'at-pki generate --format esp-secure-cert --ca-cert ca.pem --device-cert device.pem --private-key device.key',
     'at-pki generate --format esp-secure-cert --append-integrity esp_secure_cert.bin',
+    'at-pki generate --format nvs --csv factory_nvs.csv --size 0x6000 -o factory_nvs.bin',
+    'at-pki generate --format mfg-nvs --from components/customized_partitions/raw_data -o mfg_nvs.bin',
   ]);
-  generate.action((args: string[], options: GenerateOptions) =>
-    options.format === undefined || options.format === 'atpki' ? runGenerate(io, args, options) : runSecureCertGenerate(io, args, { ...options, format: options.format }),
-  );
+  generate.action(async (args: string[], options: GenerateOptions) => {
+    const format = options.format ?? 'atpki';
+    if (format === 'nvs' || format === 'mfg-nvs') return (await import('../nvs-generate.js')).runNvsGenerate(io, args, { ...options, format });
+    return format === 'atpki' ? runGenerate(io, args, options) : runSecureCertGenerate(io, args, { ...options, format });
+  });
 
   const compat = program
     .command('generate_bin')
@@ -114,6 +120,7 @@ function addCommonOptions(command: Command): void {
 async function runGenerate(io: CliIo, args: readonly string[], options: GenerateOptions): Promise<void> {
   const misplaced = secureCertOptionsUsed(options);
   if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')} ${misplaced.length === 1 ? 'is' : 'are'} for --format esp-secure-cert (or cust-flash)`);
+  if (options.csv !== undefined || options.size !== undefined || options.factoryParam !== undefined || options.nvsVersion !== undefined) throw new UsageError('--csv, --size, --factory-param and --nvs-version are for --format nvs or mfg-nvs');
   const limit = options.partitionSize === undefined ? undefined : parsePartitionSize(options.partitionSize);
   const { source, output } = sourceOf(args, options);
   const { bin, items, validation, ignored } = await prepareBinForCli(io, source, options.validate);

@@ -72,7 +72,7 @@ export function buildNvsFromCsv(rows: readonly NvsCsvRow[], options: NvsCsvOptio
         }
       }
       const bytes = row.type === 'file' ? fileBytes(options.files, row.value) : undefined;
-      builder.set(row.key, valueOf(row, bytes));
+      builder.set(row.key, nvsValueOfRow(row, bytes));
       if ((row.key === 'sta.ssid' || row.key === 'sta.pswd') && !staExtras) {
         staExtras = true;
         builder.set('sta.apinfo', { kind: 'blob', bytes: Buffer.alloc(140, 0xff) });
@@ -88,14 +88,14 @@ export function buildNvsFromCsv(rows: readonly NvsCsvRow[], options: NvsCsvOptio
   return { image: builder.finish(), written: builder.written, readOnly: builder.readOnly, notes };
 }
 
-function fileBytes(files: ReadonlyMap<string, Buffer>, path: string): Buffer {
+export function fileBytes(files: ReadonlyMap<string, Buffer>, path: string): Buffer {
   const bytes = files.get(path);
   if (!bytes) throw new InputError(`file ${path} was not read`);
   return bytes;
 }
 
 /** A row's value as the generator converts it (`bytes`: the file's content for file rows). */
-function valueOf(row: NvsCsvRow, bytes: Buffer | undefined): NvsValue {
+export function nvsValueOfRow(row: NvsCsvRow, bytes: Buffer | undefined): NvsValue {
   const encoding = row.encoding;
   const text = (): string => {
     if (bytes === undefined) return row.value;

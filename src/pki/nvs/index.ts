@@ -7,3 +7,4 @@ export * from './encoder.js';
 export * from './decoder.js';
 export * from './csv.js';
 export * from './csv-image.js';
+export * from './value-info.js';
