@@ -14,7 +14,8 @@ import { decodeNvs, type DecodedNvs } from '../pki/nvs/decoder.js';
 import { checkNvsSize, type WrittenItem } from '../pki/nvs/encoder.js';
 import type { NvsFormatVersion } from '../pki/nvs/page-header.js';
 import { describeNvsValue } from '../pki/nvs/value-info.js';
-import { validatePkiItems, type Finding } from '../pki/validate.js';
+import type { PkiItem } from '../pki/types.js';
+import { credentialGroupOf, validateCredentialGroups } from './nvs-validation.js';
 import type { CliIo } from './io.js';
 import type { NvsGenerateOptions } from './nvs-options.js';
 import { printResult, printWarnings, PROGRAM_NAME, type JsonOption } from './output.js';
@@ -122,26 +123,16 @@ async function readFactoryParam(path: string): Promise<FactoryParamRows> {
   return { source: path, rows, files };
 }
 
-/**
- * Validate each group of namespaces the firmware uses together (client_cert + client_key +
- * client_ca, server_*…): certificates, keys, cert #i with key #i, issuers.
- */
+/** Validate each group of namespaces the firmware uses together (client_cert + client_key + client_ca, server_*…). */
 function validateGroups(io: CliIo, namespaces: Awaited<ReturnType<typeof readMfgRawData>>['namespaces']): void {
-  const groups = new Map<string, typeof namespaces>();
+  const groups = new Map<string, PkiItem[]>();
   for (const ns of namespaces) {
-    const group = ns.namespace.replace(/_(cert|key|ca)$/, '');
-    groups.set(group, [...(groups.get(group) ?? []), ns]);
+    const group = credentialGroupOf(ns.namespace);
+    groups.set(group, [...(groups.get(group) ?? []), ...ns.items]);
   }
-  const errors: Finding[] = [];
-  const warnings: Finding[] = [];
-  for (const members of groups.values()) {
-    const result = validatePkiItems(members.flatMap((ns) => ns.items));
-    errors.push(...result.errors);
-    warnings.push(...result.warnings);
-  }
+  const { errors, warnings } = validateCredentialGroups(groups.values());
   if (errors.length > 1) for (const finding of errors) io.stderr(`${PROGRAM_NAME}: error: ${finding.message}\n`);
   if (errors.length === 1) throw validationFailure(errors, warnings);
   if (errors.length > 1) throw new InputError(`validation failed with ${errors.length} errors (listed above; --no-validate writes the image anyway)`, { details: { errors, warnings } });
   printWarnings(io, warnings.map((finding) => finding.message));
 }
-

@@ -8,3 +8,4 @@ export * from './decoder.js';
 export * from './csv.js';
 export * from './csv-image.js';
 export * from './value-info.js';
+export * from './detect.js';
