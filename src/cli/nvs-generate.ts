@@ -59,7 +59,7 @@ export async function runNvsGenerate(io: CliIo, args: readonly string[], options
     const size = options.size === undefined ? DEFAULT_MFG_NVS_SIZE : checkNvsSize(parseSize(options.size)).bytes;
     const raw = await readMfgRawData(options.from);
     notes.push(...raw.notes, ...raw.ignored.map((path) => `ignored ${path}: not a PKI namespace folder or file`));
-    if (options.validate) validateGroups(io, raw.namespaces);
+    if (options.validate) validateRawDataGroups(io, raw.namespaces);
     const factoryParam = options.factoryParam === undefined ? undefined : await readFactoryParam(options.factoryParam);
     ({ image, written } = buildMfgNvsImage(raw.namespaces, { size, version, ...(factoryParam ? { factoryParam } : {}) }));
     output = options.output ?? 'mfg_nvs.bin';
@@ -124,7 +124,7 @@ async function readFactoryParam(path: string): Promise<FactoryParamRows> {
 }
 
 /** Validate each group of namespaces the firmware uses together (client_cert + client_key + client_ca, server_*…). */
-function validateGroups(io: CliIo, namespaces: Awaited<ReturnType<typeof readMfgRawData>>['namespaces']): void {
+export function validateRawDataGroups(io: CliIo, namespaces: Awaited<ReturnType<typeof readMfgRawData>>['namespaces']): void {
   const groups = new Map<string, PkiItem[]>();
   for (const ns of namespaces) {
     const group = credentialGroupOf(ns.namespace);

@@ -26,6 +26,9 @@ interface UpdateOptions extends DeviceOptions {
   /** Submit to this running daemon instead of opening the port (then --port is the daemon's port name). */
   daemon?: string;
   token?: string;
+  /** Write a whole NVS partition image (nvs-update.ts); implied for mfg_nvs. */
+  wholePartition?: boolean;
+  restart?: boolean;
 }
 
 export function registerUpdate(program: Command, io: CliIo): void {
@@ -44,6 +47,8 @@ export function registerUpdate(program: Command, io: CliIo): void {
     .option('--from <dir>', 'take the files of <dir>/<partition>/ (default when no source is given: ./raw_data)')
     .option('-f, --force', 'erase and rewrite even if the module already holds this bin')
     .option('--no-validate', 'skip certificate/key validation')
+    .option('--whole-partition', 'write a whole NVS partition image (--bin IMAGE, or --from RAW_DATA built as mfg_nvs); implied for mfg_nvs')
+    .option('--restart', 'after a whole-partition NVS write, restart the module (AT+RST) and wait for ready')
     .addOption(new Option('-d, --daemon <address>', "submit the job to a running 'at-pki daemon' (its socket path or http://127.0.0.1:PORT); --port is then one of its port names").env('AT_PKI_DAEMON'))
     .addOption(new Option('--token <token>', 'bearer token for a daemon on TCP').env('AT_PKI_TOKEN'));
   addDeviceOptions(command);
@@ -64,6 +69,15 @@ Sources (one of):
   <type> <file> ...      as for 'at-pki generate'
   (none)                 the files of ./raw_data/<partition>/, ESP-AT's build convention
 
+Whole NVS partition (<partition> mfg_nvs, or any NVS partition with --whole-partition):
+  --bin IMAGE            an NVS image ('at-pki generate --format mfg-nvs' or nvs_partition_gen.py),
+                         checked to decode without errors
+  --from RAW_DATA        ESP-AT's raw_data folder, built as 'generate --format mfg-nvs' does, sized
+                         to the module's partition
+  The partition is compared, erased, written and read back like any other; the rest of it ends up
+  erased. The module keeps the values it loaded at boot until it restarts: --restart sends AT+RST
+  and waits for ready.
+
 If the module stops answering while data is being sent, the write is topped up with 0xFF (harmless
 on flash), the affected sector is erased and written again, and everything is verified. A failure
 says what state the module was left in.`,
@@ -74,8 +88,11 @@ says what state the module was left in.`,
     'at-pki update --port /dev/ttyUSB0 client_key key device.key',
     'at-pki update --port mock://esp32c3 client_ca --from raw_data --json',
     'at-pki update --daemon /run/at-pki/api.sock --port bay1 client_cert --from raw_data',
+    'at-pki update --port /dev/ttyUSB0 mfg_nvs --bin mfg_nvs.bin --restart',
   ]);
   command.action(async (label: string, items: string[], options: UpdateOptions) => {
+    if (label === 'mfg_nvs' || options.wholePartition) return (await import('../nvs-update.js')).runNvsUpdate(io, label, items, options);
+    if (options.restart) throw new UsageError('--restart is for whole-partition NVS updates (mfg_nvs, --whole-partition)');
     const source = sourceOf(label, items, options);
     const prepared = await prepareBinForCli(io, source, options.validate);
     checkImageFormatFor(label, prepared.format);
