@@ -12,6 +12,12 @@ export interface NvsGenerateOptions {
   factoryParam?: string;
 }
 
+/** The NVS options given, as flags (refused with the other formats). */
+export function nvsOptionsUsed(options: NvsGenerateOptions): string[] {
+  const flags: Record<keyof NvsGenerateOptions, string> = { csv: '--csv', size: '--size', nvsVersion: '--nvs-version', factoryParam: '--factory-param' };
+  return (Object.keys(flags) as (keyof NvsGenerateOptions)[]).filter((name) => options[name] !== undefined).map((name) => flags[name]);
+}
+
 export function addNvsGenerateOptions(command: Command): void {
   command
     .option('--csv <file>', 'nvs: the key,type,encoding,value CSV of nvs_partition_gen.py (file paths relative to its folder)')

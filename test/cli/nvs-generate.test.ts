@@ -65,7 +65,8 @@ describe('generate --format nvs', () => {
     expectOneLineError(runCli(['generate', '--format', 'nvs', '--csv', csv, '--size', '0x3000', '-o', join(cwd, 'x.bin')], { cwd }), 2, /line 3: cannot read .*missing\.bin: no such file/);
     expectOneLineError(runCli(['generate', '--format', 'nvs', '--csv', csv], { cwd }), 2, /needs --size/);
     expectOneLineError(runCli(['generate', '--format', 'nvs', '--csv', csv, '--size', '5000'], { cwd }), 2, /5000 is not a multiple of 4096/);
-    expectOneLineError(runCli(['generate', '--size', '0x3000', 'cert', 'x.crt'], { cwd }), 2, /are for --format nvs or mfg-nvs/);
+    expectOneLineError(runCli(['generate', '--size', '0x3000', 'cert', 'x.crt'], { cwd }), 2, /--size is for --format nvs or mfg-nvs/);
+    expectOneLineError(runCli(['generate', '--format', 'esp-secure-cert', '--csv', csv, '--device-cert', 'x.crt'], { cwd }), 2, /--csv is for --format nvs or mfg-nvs/);
     await expect(stat(join(cwd, 'x.bin'))).rejects.toThrow();
   });
 });

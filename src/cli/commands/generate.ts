@@ -23,7 +23,7 @@ import {
   type SecureCertOptions,
 } from '../secure-cert-generate.js';
 import { writeFileAtomic } from '../write-file-atomic.js';
-import { addNvsGenerateOptions, NVS_HELP, type NvsGenerateOptions } from '../nvs-options.js';
+import { addNvsGenerateOptions, NVS_HELP, nvsOptionsUsed, type NvsGenerateOptions } from '../nvs-options.js';
 
 /** What AtPKI.py writes when -b is not given. */
 export const DEFAULT_OUTPUT = 'PKI.bin';
@@ -91,6 +91,8 @@ export function registerGenerate(program: Command, io: CliIo): void {
   generate.action(async (args: string[], options: GenerateOptions) => {
     const format = options.format ?? 'atpki';
     if (format === 'nvs' || format === 'mfg-nvs') return (await import('../nvs-generate.js')).runNvsGenerate(io, args, { ...options, format });
+    const nvsFlags = nvsOptionsUsed(options);
+    if (nvsFlags.length > 0) throw new UsageError(`${nvsFlags.join(', ')} ${nvsFlags.length === 1 ? 'is' : 'are'} for --format nvs or mfg-nvs`);
     return format === 'atpki' ? runGenerate(io, args, options) : runSecureCertGenerate(io, args, { ...options, format });
   });
 
@@ -120,7 +122,6 @@ function addCommonOptions(command: Command): void {
 async function runGenerate(io: CliIo, args: readonly string[], options: GenerateOptions): Promise<void> {
   const misplaced = secureCertOptionsUsed(options);
   if (misplaced.length > 0) throw new UsageError(`${misplaced.join(', ')} ${misplaced.length === 1 ? 'is' : 'are'} for --format esp-secure-cert (or cust-flash)`);
-  if (options.csv !== undefined || options.size !== undefined || options.factoryParam !== undefined || options.nvsVersion !== undefined) throw new UsageError('--csv, --size, --factory-param and --nvs-version are for --format nvs or mfg-nvs');
   const limit = options.partitionSize === undefined ? undefined : parsePartitionSize(options.partitionSize);
   const { source, output } = sourceOf(args, options);
   const { bin, items, validation, ignored } = await prepareBinForCli(io, source, options.validate);
