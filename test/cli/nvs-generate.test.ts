@@ -2,12 +2,15 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeNvs } from '../../src/pki/nvs/decoder.js';
 import { nvsVectors } from '../pki/nvs/support.js';
 import { fixturesDir } from '../pki/paths.js';
 import { endRecord, ensureBuilt, expectOneLineError, runCli } from './harness.js';
 
+
+// Each test runs the CLI several times; on a loaded machine one run can take seconds.
+vi.setConfig({ testTimeout: 120_000 });
 const vectors = nvsVectors();
 const client = vectors.find((v) => v.name === 'mfg_nvs_client')!;
 let work: string;

@@ -2,12 +2,15 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setEntryState } from '../../src/pki/nvs/entry-states.js';
 import { nvsVectors } from '../pki/nvs/support.js';
 import { repoRoot } from '../pki/paths.js';
 import { endRecord, ensureBuilt, expectOneLineError, runCli } from './harness.js';
 
+
+// Each test runs the CLI several times; on a loaded machine one run can take seconds.
+vi.setConfig({ testTimeout: 120_000 });
 const vectors = nvsVectors();
 const client = vectors.find((v) => v.name === 'mfg_nvs_client')!;
 const secureCertInputs = join(repoRoot, 'test/vectors/esp_secure_cert/legacy_cust_flash_ec_p256/inputs');
