@@ -1,21 +1,20 @@
 /**
- * The manufacturing NVS of v3.1+ firmware (protocol doc §3) as a simple key-value model:
- * namespaces → keys → (type, bytes). It lives in the `mfg_nvs` partition of the flash image in a
- * serialisation of our own (NOT the ESP-IDF NVS page format), so state files keep it and an
- * AT+SYSFLASH erase of mfg_nvs clears it.
+ * The manufacturing NVS of v3.1+ firmware (protocol doc §3): namespaces → keys → (type, bytes),
+ * kept in the `mfg_nvs` partition as a real ESP-IDF NVS partition (nvs-flash.ts), so a read-back of
+ * the partition is what a module holds, state files keep it, an AT+SYSFLASH erase clears it and an
+ * image written whole with AT+SYSFLASH is what AT+SYSMFG then reads.
  *
- * Layout of the partition (all integers little-endian):
- * ```
- * 0   8  magic "ATMFGKV1"
- * 8   4  body length
- * 12  4  CRC-32 (IEEE) of the body
- * 16  …  body: records, then 0xFF up to the end of the partition
- * record = nsLen u8 | namespace | keyLen u8 | key | type u8 | valueLen u32 | value
- * ```
- * An all-0xFF partition is a valid empty store (as an erased NVS partition is). Anything else
- * that does not parse is "corrupt": the firmware's NVS init would have failed, so AT+SYSMFG
- * answers ERROR.
+ * Changes go to flash as the NVS library makes them: a new value is appended at the write position
+ * and the old one's entries are then marked erased; a namespace gets its entry the first time. When
+ * the partition has no room left (one blank page always stays free), the live values are laid out
+ * afresh, which stands in for the library's garbage collection. An all-0xFF partition is an empty
+ * store; a page NVS could not use makes the store "corrupt": the firmware's NVS init would have
+ * failed, so AT+SYSMFG answers ERROR.
  */
+import { crc32 } from './crc32.js';
+import { NvsAppender, scanNvs, T_BLOB_DATA, T_SZ, type Slots } from './nvs-flash.js';
+
+export { crc32 };
 
 /** AT+SYSMFG `<type>` codes: 1 u8, 2 i8, 3 u16, 4 i16, 5 u32, 6 i32, 7 string, 8 binary (blob). */
 export const MfgType = {
@@ -86,7 +85,7 @@ export interface MfgKeyInfo {
 export interface MfgItem extends MfgKeyInfo {
   /**
    * Stored bytes: the little-endian integer of the type's width (1/2/4) for types 1–6, the
-   * string without any NUL for type 7, the blob for type 8.
+   * string without its NUL for type 7, the blob for type 8.
    */
   readonly bytes: Buffer;
   /** Types 1–6: the value (signed types may be negative). */
@@ -96,26 +95,33 @@ export interface MfgItem extends MfgKeyInfo {
 }
 
 interface StoredValue {
-  type: MfgValueType;
+  /** Undefined for NVS types AT+SYSMFG has no code for (u64, i64): kept, never listed. */
+  type: MfgValueType | undefined;
+  nvsType: number;
   bytes: Buffer;
+  /** Where it is in the partition image (when the store has one). */
+  slots?: Slots;
+  chunkStart?: number;
 }
 
-const MAGIC = Buffer.from('ATMFGKV1', 'latin1');
-const HEADER_BYTES = 16;
-
-/** ESP-IDF NVS geometry, used only to estimate when the partition is full. */
-const NVS_PAGE_BYTES = 4096;
-const NVS_ENTRIES_PER_PAGE = 126;
-const NVS_ENTRY_BYTES = 32;
-/** Largest blob chunk one NVS page holds (multi-page blobs, NVS v2). */
-const NVS_BLOB_CHUNK_BYTES = (NVS_ENTRIES_PER_PAGE - 1) * NVS_ENTRY_BYTES;
+/** AT+SYSMFG type → NVS type (`s_at_nvs_type_map`, protocol §3.2). */
+const NVS_TYPE: Readonly<Record<MfgValueType, number>> = { 1: 0x01, 2: 0x11, 3: 0x02, 4: 0x12, 5: 0x04, 6: 0x14, 7: T_SZ, 8: T_BLOB_DATA };
+/** Longest namespace/key NVS stores (16 bytes with the NUL). */
+const NVS_NAME_MAX = 15;
 
 export class MfgStore {
   private readonly spaces = new Map<string, Map<string, StoredValue>>();
+  /** The partition image the store lives in; undefined until encode() lays one out. */
+  private image: Buffer | undefined;
+  private appender: NvsAppender | undefined;
+  /** NVS namespace indexes, including those of namespaces whose keys were all erased. */
+  private nsIndex = new Map<string, number>();
+  /** A change did not fit the partition: it must not be saved. */
+  private overflow = false;
 
   /** Namespaces that hold at least one key, in creation order. */
   namespaces(): string[] {
-    return [...this.spaces.keys()];
+    return [...this.spaces].filter(([, keys]) => [...keys.values()].some((value) => value.type !== undefined)).map(([ns]) => ns);
   }
 
   /** Keys of one namespace (or of all, namespace by namespace), in storage order. */
@@ -123,21 +129,21 @@ export class MfgStore {
     const out: MfgKeyInfo[] = [];
     for (const [ns, keys] of this.spaces) {
       if (namespace !== undefined && ns !== namespace) continue;
-      for (const [key, value] of keys) out.push({ namespace: ns, key, type: value.type });
+      for (const [key, value] of keys) if (value.type !== undefined) out.push({ namespace: ns, key, type: value.type });
     }
     return out;
   }
 
   get(namespace: string, key: string): MfgItem | undefined {
     const stored = this.spaces.get(namespace)?.get(key);
-    if (!stored) return undefined;
+    if (!stored || stored.type === undefined) return undefined;
     return describe(namespace, key, stored.type, stored.bytes);
   }
 
   /**
    * Store a value (replacing the key whatever its old type). Returns false when the stored value
    * was already identical (NVS then writes nothing). A changed key moves to the end of its
-   * namespace, as NVS appends the new entry and erases the old one.
+   * namespace: NVS appends the new entry and erases the old one.
    */
   set(namespace: string, key: string, type: MfgValueType, bytes: Uint8Array): boolean {
     checkName('namespace', namespace);
@@ -152,123 +158,117 @@ export class MfgStore {
       keys = new Map();
       this.spaces.set(namespace, keys);
     }
+    const value: StoredValue = { type, nvsType: NVS_TYPE[type], bytes: Buffer.from(bytes) };
     keys.delete(key);
-    keys.set(key, { type, bytes: Buffer.from(bytes) });
+    keys.set(key, value);
+    if (this.appender) {
+      // New entries first, then the old ones erased (an interrupted write leaves the old value).
+      const written = this.appendValue(namespace, key, value, old?.chunkStart === 0 ? 128 : 0);
+      if (!written) this.relayout();
+      else if (old?.slots) this.appender.erase(old.slots);
+    }
     return true;
   }
 
   /** Remove one key; false if it did not exist. */
   eraseKey(namespace: string, key: string): boolean {
     const keys = this.spaces.get(namespace);
-    if (!keys?.delete(key)) return false;
+    const old = keys?.get(key);
+    if (!keys || !old || old.type === undefined) return false;
+    keys.delete(key);
+    if (old.slots) this.appender?.erase(old.slots);
     if (keys.size === 0) this.spaces.delete(namespace);
     return true;
   }
 
   /** Remove every key of a namespace; returns how many there were. */
   eraseNamespace(namespace: string): number {
-    const count = this.spaces.get(namespace)?.size ?? 0;
+    const keys = this.spaces.get(namespace);
+    if (!keys) return 0;
+    for (const value of keys.values()) if (value.slots) this.appender?.erase(value.slots);
     this.spaces.delete(namespace);
-    return count;
+    return [...keys.values()].filter((value) => value.type !== undefined).length;
   }
 
-  /** Approximate number of 32-byte NVS entries the content would occupy. */
-  nvsEntries(): number {
-    let entries = 0;
-    for (const keys of this.spaces.values()) {
-      entries += 1; // the namespace entry
-      for (const { type, bytes } of keys.values()) {
-        if (isNumericType(type)) entries += 1;
-        else if (type === MfgType.STRING) entries += 1 + Math.ceil((bytes.length + 1) / NVS_ENTRY_BYTES);
-        else {
-          // Blob index entry + one data entry per page-sized chunk + the data itself.
-          const chunks = Math.max(1, Math.ceil(bytes.length / NVS_BLOB_CHUNK_BYTES));
-          entries += 1 + chunks + Math.ceil(bytes.length / NVS_ENTRY_BYTES);
+  /** True when the content is in (or can be laid out in) an NVS partition of `partitionSize` bytes. */
+  fits(partitionSize: number): boolean {
+    if (this.overflow) return false;
+    if (this.image?.length === partitionSize) return true;
+    try {
+      this.encode(partitionSize);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The partition image: the one the store lives in, or a fresh layout of its values. */
+  encode(partitionSize: number): Buffer {
+    if (this.overflow) throw new RangeError('the mfg store does not fit its partition');
+    if (this.image?.length !== partitionSize) {
+      this.image = Buffer.alloc(partitionSize, 0xff);
+      this.relayout();
+      if (this.overflow) throw new RangeError(`mfg store does not fit a ${partitionSize}-byte partition`);
+    }
+    return Buffer.from(this.image);
+  }
+
+  /** Read a partition image: a store, or undefined when NVS could not use it (corrupt). */
+  static decode(image: Uint8Array): MfgStore | undefined {
+    const bytes = Buffer.from(image);
+    const scan = scanNvs(bytes);
+    if (!scan) return undefined;
+    const store = new MfgStore();
+    store.image = bytes;
+    store.appender = new NvsAppender(bytes, scan);
+    store.nsIndex = new Map(scan.namespaces);
+    const names = new Map([...scan.namespaces].map(([name, index]) => [index, name]));
+    for (const ns of [...scan.namespaces].sort((a, b) => a[1] - b[1]).map(([name]) => name)) store.spaces.set(ns, new Map());
+    for (const record of scan.records) {
+      const ns = names.get(record.ns);
+      if (ns === undefined) continue;
+      const type = (Object.keys(NVS_TYPE).map(Number) as MfgValueType[]).find((t) => NVS_TYPE[t] === record.type);
+      const keys = store.spaces.get(ns)!;
+      keys.delete(record.key);
+      const bytes = record.type === T_SZ && record.value[record.value.length - 1] === 0 ? record.value.subarray(0, -1) : record.value;
+      keys.set(record.key, { type, nvsType: record.type, bytes: Buffer.from(bytes), slots: record.slots, ...(record.chunkStart === undefined ? {} : { chunkStart: record.chunkStart }) });
+    }
+    for (const [ns, keys] of store.spaces) if (keys.size === 0) store.spaces.delete(ns);
+    return store;
+  }
+
+  private appendValue(namespace: string, key: string, value: StoredValue, chunkStart: number): boolean {
+    const appender = this.appender!;
+    let ns = this.nsIndex.get(namespace);
+    if (ns === undefined) {
+      ns = Math.max(0, ...this.nsIndex.values()) + 1;
+      if (ns > 254 || !appender.namespace(namespace, ns)) return false;
+      this.nsIndex.set(namespace, ns);
+    }
+    let slots: Slots | undefined;
+    if (value.nvsType === T_SZ) slots = appender.string(ns, key, Buffer.concat([value.bytes, Buffer.of(0)]));
+    else if (value.nvsType === T_BLOB_DATA) slots = appender.blob(ns, key, value.bytes, chunkStart);
+    else slots = appender.integer(ns, value.nvsType, key, value.bytes);
+    if (!slots) return false;
+    value.slots = slots;
+    if (value.nvsType === T_BLOB_DATA) value.chunkStart = chunkStart;
+    return true;
+  }
+
+  /** Lay every value out afresh in the partition (the library's garbage collection, in one go). */
+  private relayout(): void {
+    const fresh = Buffer.alloc(this.image!.length, 0xff);
+    this.appender = new NvsAppender(fresh);
+    this.nsIndex = new Map();
+    for (const [namespace, keys] of this.spaces) {
+      for (const [key, value] of keys) {
+        if (!this.appendValue(namespace, key, value, 0)) {
+          this.overflow = true;
+          return;
         }
       }
     }
-    return entries;
-  }
-
-  /** True when the content fits an NVS partition of `partitionSize` bytes (one page kept free). */
-  fits(partitionSize: number): boolean {
-    const pages = Math.floor(partitionSize / NVS_PAGE_BYTES);
-    const capacity = Math.max(0, pages - 1) * NVS_ENTRIES_PER_PAGE;
-    return this.nvsEntries() <= capacity && this.serialisedSize() <= partitionSize;
-  }
-
-  serialisedSize(): number {
-    let size = HEADER_BYTES;
-    for (const [ns, keys] of this.spaces) {
-      for (const [key, value] of keys) {
-        size += 1 + Buffer.byteLength(ns, 'latin1') + 1 + Buffer.byteLength(key, 'latin1') + 1 + 4 + value.bytes.length;
-      }
-    }
-    return size;
-  }
-
-  /** The partition image: header, records, then 0xFF up to `partitionSize`. */
-  encode(partitionSize: number): Buffer {
-    const parts: Buffer[] = [];
-    for (const [ns, keys] of this.spaces) {
-      const nsBytes = Buffer.from(ns, 'latin1');
-      for (const [key, value] of keys) {
-        const keyBytes = Buffer.from(key, 'latin1');
-        const head = Buffer.alloc(1 + nsBytes.length + 1 + keyBytes.length + 1 + 4);
-        let at = head.writeUInt8(nsBytes.length, 0);
-        at += nsBytes.copy(head, at);
-        at = head.writeUInt8(keyBytes.length, at);
-        at += keyBytes.copy(head, at);
-        at = head.writeUInt8(value.type, at);
-        head.writeUInt32LE(value.bytes.length, at);
-        parts.push(head, value.bytes);
-      }
-    }
-    const body = Buffer.concat(parts);
-    if (HEADER_BYTES + body.length > partitionSize) {
-      throw new RangeError(`mfg store needs ${HEADER_BYTES + body.length} bytes, partition has ${partitionSize}`);
-    }
-    const image = Buffer.alloc(partitionSize, 0xff);
-    MAGIC.copy(image, 0);
-    image.writeUInt32LE(body.length, 8);
-    image.writeUInt32LE(crc32(body), 12);
-    body.copy(image, HEADER_BYTES);
-    return image;
-  }
-
-  /** Parse a partition image: a store, or undefined when it is neither erased nor a valid store. */
-  static decode(image: Uint8Array): MfgStore | undefined {
-    const buf = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
-    if (buf.every((b) => b === 0xff)) return new MfgStore();
-    if (buf.length < HEADER_BYTES || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
-    const length = buf.readUInt32LE(8);
-    if (HEADER_BYTES + length > buf.length) return undefined;
-    const body = buf.subarray(HEADER_BYTES, HEADER_BYTES + length);
-    if (crc32(body) !== buf.readUInt32LE(12)) return undefined;
-    const store = new MfgStore();
-    let at = 0;
-    const take = (n: number): Buffer | undefined => {
-      if (at + n > body.length) return undefined;
-      const out = body.subarray(at, at + n);
-      at += n;
-      return out;
-    };
-    while (at < body.length) {
-      const nsLen = take(1)?.[0];
-      const ns = nsLen === undefined ? undefined : take(nsLen);
-      const keyLen = take(1)?.[0];
-      const key = keyLen === undefined ? undefined : take(keyLen);
-      const type = take(1)?.[0];
-      const valueLen = take(4)?.readUInt32LE(0);
-      const value = valueLen === undefined ? undefined : take(valueLen);
-      if (!ns || !key || type === undefined || !value || !isMfgValueType(type)) return undefined;
-      try {
-        store.set(ns.toString('latin1'), key.toString('latin1'), type, value);
-      } catch {
-        return undefined;
-      }
-    }
-    return store;
+    this.image = fresh;
   }
 }
 
@@ -280,22 +280,5 @@ function describe(namespace: string, key: string, type: MfgValueType, bytes: Buf
 
 function checkName(what: string, name: string): void {
   const length = Buffer.byteLength(name, 'latin1');
-  if (length === 0 || length > 255) throw new RangeError(`${what} must be 1…255 bytes, got ${length}`);
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE 802.3, as zlib). */
-export function crc32(data: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = CRC_TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
+  if (length === 0 || length > NVS_NAME_MAX) throw new RangeError(`${what} must be 1…${NVS_NAME_MAX} bytes (an NVS name), got ${length}`);
 }

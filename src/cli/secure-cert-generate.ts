@@ -16,12 +16,12 @@ import { storedCredentials, validateStoredCredentials } from '../pki/secure-cert
 import type { PkiType } from '../pki/types.js';
 import type { CliIo } from './io.js';
 import { printResult, printWarnings, PROGRAM_NAME, type JsonOption } from './output.js';
-import { DEFAULT_SECURE_CERT_OUTPUT, secureCertOptionsUsed, type OutputFormat, type SecureCertOptions } from './secure-cert-options.js';
+import { DEFAULT_SECURE_CERT_OUTPUT, secureCertOptionsUsed, type SecureCertOptions } from './secure-cert-options.js';
 import { formatTable } from './table.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
 export interface SecureCertGenerateOptions extends SecureCertOptions, JsonOption {
-  format: Exclude<OutputFormat, 'atpki'>;
+  format: 'esp-secure-cert' | 'cust-flash';
   output?: string;
   from?: string;
   partitionSize?: string;

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 
 /** What `generate --format` takes: ESP-AT's PKI bin, or the esp_secure_cert partition (TLV, legacy cust_flash). */
-export const OUTPUT_FORMATS = ['atpki', 'esp-secure-cert', 'cust-flash'] as const;
+export const OUTPUT_FORMATS = ['atpki', 'esp-secure-cert', 'cust-flash', 'nvs', 'mfg-nvs'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** What configure_esp_secure_cert.py writes. */

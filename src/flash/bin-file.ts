@@ -43,6 +43,8 @@ export function decodePkiBinFile(file: BinFile): LoadedBin {
       }
     case 'esp-secure-cert':
     case 'esp-secure-cert-cust-flash':
+    case 'nvs':
+    case 'esp-secure-cert-nvs':
       throw new InputError(`${path}: not an ESP-AT PKI bin but an ${format.description}; 'at-pki inspect' shows what it holds`, {
         details: { path, format: format.format },
       });

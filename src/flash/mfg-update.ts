@@ -7,7 +7,7 @@ import { checkMfgName, checkMfgValueLength, eraseEntry, listKeys, MFG_TYPES, rea
  * Namespaces whose credentials are numbered `<ns>.0`, `<ns>.1`…; the others hold one value under a
  * key named like the namespace (protocol §3.3).
  */
-const MULTI_KEY_NAMESPACES = new Set(['client_cert', 'client_key', 'client_ca', 'wss_cert', 'wss_key', 'wss_ca', 'https_cert', 'https_key', 'https_ca']);
+export const MULTI_KEY_NAMESPACES: ReadonlySet<string> = new Set(['client_cert', 'client_key', 'client_ca', 'wss_cert', 'wss_key', 'wss_ca', 'https_cert', 'https_key', 'https_ca']);
 const SINGLE_KEY_NAMESPACES = /^(server|mqtt|wpa2|wpa_ent)_(cert|key|ca)$/;
 
 export interface MfgUpdateOptions {
@@ -27,6 +27,11 @@ export interface MfgUpdateReport {
   bytesWritten: number;
   verified: true;
   durationMs: number;
+}
+
+/** A namespace ESP-AT reads credentials from. */
+export function isPkiNamespace(namespace: string): boolean {
+  return MULTI_KEY_NAMESPACES.has(namespace) || SINGLE_KEY_NAMESPACES.test(namespace);
 }
 
 /** The keys a credential set goes to: `<ns>.<i>` for multi-key namespaces, `<ns>` for the others. */

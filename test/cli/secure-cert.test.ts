@@ -96,7 +96,7 @@ describe('generate --format esp-secure-cert', () => {
     ['<type> <file> pairs with esp-secure-cert', ['generate', '--format', 'esp-secure-cert', 'cert', 'x.crt'], /takes --ca-cert, --device-cert and --private-key, not <type> <file> pairs/],
     ['no credential at all', ['generate', '--format', 'esp-secure-cert'], /needs --ca-cert, --device-cert and\/or --private-key/],
     ['--from with esp-secure-cert', ['generate', '--format', 'esp-secure-cert', '--from', 'raw_data'], /--from is for --format atpki/],
-    ['an unknown format', ['generate', '--format', 'nvs'], /argument 'nvs' is invalid/],
+    ['an unknown format', ['generate', '--format', 'nvm'], /argument 'nvm' is invalid/],
   ])('exits 2 on %s', (_name, args, message) => {
     expectOneLineError(runCli(args, { cwd }), 2, message);
   });

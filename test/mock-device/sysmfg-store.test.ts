@@ -35,8 +35,10 @@ describe('MfgStore', () => {
     store.set('factory_param', 'module_name', 7, bytes('MINI-1'));
     const image = store.encode(0x3000);
     expect(image.length).toBe(0x3000);
-    expect(image.subarray(0, 8).toString('latin1')).toBe('ATMFGKV1');
-    expect(image.readUInt32LE(12)).toBe(crc32(image.subarray(16, 16 + image.readUInt32LE(8))));
+    // An NVS page: state ACTIVE, sequence 0, version 2, header CRC (NVS's CRC-32: register starting at 0).
+    expect(image.readUInt32LE(0)).toBe(0xfffffffe);
+    expect(image[8]).toBe(0xfe);
+    expect(image.readUInt32LE(28)).toBe(crc32(image.subarray(4, 28), 0));
     const back = MfgStore.decode(image)!;
     expect(back.namespaces()).toEqual(['factory_param', 'client_cert']);
     expect(back.keys()).toEqual(store.keys());
@@ -45,20 +47,23 @@ describe('MfgStore', () => {
     expect(MfgStore.decode(Buffer.alloc(0x3000, 0xff))?.keys()).toEqual([]);
   });
 
-  it('anything else does not decode (bad magic, bad CRC, truncated)', () => {
+  it('a page NVS could not use does not decode (bad state, bad header CRC, not whole pages, zeros)', () => {
     const store = new MfgStore();
     store.set('ns', 'key', 8, bytes('value'));
-    const image = store.encode(0x1000);
+    const image = store.encode(0x3000);
     const badCrc = Buffer.from(image);
-    badCrc[20]! ^= 1;
+    badCrc[4]! ^= 1;
     expect(MfgStore.decode(badCrc)).toBeUndefined();
-    const badMagic = Buffer.from(image);
-    badMagic[0] = 0x42;
-    expect(MfgStore.decode(badMagic)).toBeUndefined();
-    const longLength = Buffer.from(image);
-    longLength.writeUInt32LE(0x2000, 8);
-    expect(MfgStore.decode(longLength)).toBeUndefined();
-    expect(MfgStore.decode(Buffer.alloc(0x1000, 0))).toBeUndefined();
+    const badState = Buffer.from(image);
+    badState[0] = 0x42;
+    expect(MfgStore.decode(badState)).toBeUndefined();
+    expect(MfgStore.decode(image.subarray(0, 0x1800))).toBeUndefined();
+    expect(MfgStore.decode(Buffer.alloc(0x3000, 0))).toBeUndefined();
+    // A damaged entry is dropped, as the NVS library drops it; the rest stays readable.
+    const badEntry = Buffer.from(image);
+    badEntry[64 + 32 + 9]! ^= 1;
+    expect(MfgStore.decode(badEntry)?.keys()).toEqual([]);
+    expect(MfgStore.decode(image)?.get('ns', 'key')?.text).toBe('value');
   });
 
   it('numbers: width and truncation per type', () => {
@@ -116,13 +121,14 @@ describe('emulator mfg accessors', () => {
     expect(dev.stats).toMatchObject({ mfgWrites: 0, mfgErases: 0, mfgReads: 1, mfgChanges: 0 });
   });
 
-  it('writeMfgRaw bypasses the AT+SYSMFG limits (long names, NUL in strings, > 8191 bytes)', async () => {
+  it('writeMfgRaw bypasses the AT+SYSMFG limits (NUL in strings, > 8191 bytes), not NVS ones (15-character names)', async () => {
     const wire = await quietEmulator({ chip: 'esp32c3', firmware: '3.2.0.0', mfg: 'empty' });
     const dev = wire.emulator;
-    dev.writeMfgRaw('a_namespace_of_20ch', 'k', 7, 'with\x00nul');
+    dev.writeMfgRaw('ns', 'k', 7, 'with\x00nul');
     dev.writeMfgRaw('ns', 'big', 8, Buffer.alloc(10000, 1));
-    expect(dev.readMfg('a_namespace_of_20ch', 'k')?.text).toBe('with\x00nul');
+    expect(dev.readMfg('ns', 'k')?.text).toBe('with\x00nul');
     expect(dev.readMfg('ns', 'big')?.bytes.length).toBe(10000);
+    expect(() => dev.writeMfgRaw('a_namespace_of_20ch', 'k', 7, 'x')).toThrow(/1…15 bytes/);
     // Over the wire the 16+ character namespace cannot even be named.
     expect(await wire.exchange('AT+SYSMFG=1,"a_namespace_of_20ch","k"\r\n')).toBe('\r\nERROR\r\n');
     expect(() => dev.writeMfgRaw('ns', 'k', 9 as never, 'x')).toThrow(RangeError);
@@ -221,7 +227,7 @@ describe('mfg_nvs persistence (state= files)', () => {
     expect(existsSync(path)).toBe(true);
     const file = readFileSync(path);
     expect(file.length).toBe(0x60000);
-    expect(file.subarray(0x1f000, 0x1f008).toString('latin1')).toBe('ATMFGKV1');
+    expect(file.readUInt32LE(0x1f000)).toBe(0xfffffffe); // mfg_nvs's first page: an active NVS page
 
     // mfg=default on the second open does not override the saved store.
     const second = await open(`mock://esp32c3?fw=3.2.0.0&mfg=default&state=${path}&boot=0`);

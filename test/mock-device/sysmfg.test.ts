@@ -441,12 +441,14 @@ describe('AT+SYSMFG: availability', () => {
     expect(await wire.exchange('AT+SYSMFG?\r\n')).toBe(OK);
   });
 
-  it('the store is what the flash holds: a SYSFLASH read of mfg_nvs shows the serialised keys', async () => {
+  it('the store is what the flash holds: a SYSFLASH read of mfg_nvs shows an NVS page with the keys', async () => {
     const wire = await v3();
     wire.emulator.writeMfgRaw('ns', 'key', 8, 'VALUE');
-    const reply = await wire.exchange('AT+SYSFLASH=2,"mfg_nvs",0,64\r\n');
-    expect(reply.startsWith('+SYSFLASH:64,ATMFGKV1')).toBe(true);
+    const reply = await wire.exchange('AT+SYSFLASH=2,"mfg_nvs",0,160\r\n');
+    // Page state ACTIVE, sequence 0, version 2; the namespace entry "ns", the blob chunk of "key" and its data.
+    expect(reply.startsWith('+SYSFLASH:160,\xfe\xff\xff\xff\x00\x00\x00\x00\xfe')).toBe(true);
     expect(reply).toContain('ns');
+    expect(reply).toContain('key');
     expect(reply).toContain('VALUE');
   });
 

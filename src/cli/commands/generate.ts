@@ -18,11 +18,12 @@ import {
   type OutputFormat,
   type SecureCertOptions,
 } from '../secure-cert-options.js';
+import { addNvsGenerateOptions, NVS_HELP, nvsOptionsUsed, type NvsGenerateOptions } from '../nvs-options.js';
 
 /** What AtPKI.py writes when -b is not given. */
 export const DEFAULT_OUTPUT = 'PKI.bin';
 
-interface GenerateOptions extends JsonOption, SecureCertOptions {
+interface GenerateOptions extends JsonOption, SecureCertOptions, NvsGenerateOptions {
   /** What to build (only `generate` has the option). @default 'atpki' */
   format?: OutputFormat;
   /** Output path (`-o` of generate, `-b` of generate_bin). Default: PKI.bin, or `<partition>.bin` with --from. */
@@ -69,10 +70,11 @@ export function registerGenerate(program: Command, io: CliIo): void {
     .argument('[items...]', '<type> <file> pairs, or the partition name with --from')
     .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from, ${DEFAULT_SECURE_CERT_OUTPUT} for esp_secure_cert); the output folder with --batch`)
     .option('--batch <dir>', 'every set folder <dir>/<set>/ (raw_data layout: <set>/client_cert/...) → <output>/<set>/<partition>.bin, in one process')
-    .addOption(new Option('--format <format>', 'atpki: ESP-AT PKI bin; esp-secure-cert: esp_secure_cert partition (TLV); cust-flash: its legacy layout').choices(OUTPUT_FORMATS).default('atpki'));
+    .addOption(new Option('--format <format>', 'atpki: ESP-AT PKI bin; esp-secure-cert: esp_secure_cert partition (TLV); cust-flash: its legacy layout; nvs: NVS partition from a CSV; mfg-nvs: ESP-AT mfg_nvs partition from raw_data').choices(OUTPUT_FORMATS).default('atpki'));
   addSecureCertOptions(generate);
+  addNvsGenerateOptions(generate);
   addCommonOptions(generate);
-  generate.addHelpText('after', `${DETAILS_HELP}\n${BATCH_HELP}\n${SECURE_CERT_HELP}`);
+  generate.addHelpText('after', `${DETAILS_HELP}\n${BATCH_HELP}\n${SECURE_CERT_HELP}\n${NVS_HELP}`);
   addExamples(generate, [
     'at-pki generate -o client_cert.bin cert client.crt',
     'at-pki generate -o client_ca.bin ca root.crt ca intermediate.crt',
@@ -82,14 +84,19 @@ export function registerGenerate(program: Command, io: CliIo): void {
     'at-pki generate --batch sets/ -o bins/',
     'at-pki generate --format esp-secure-cert --ca-cert ca.pem --device-cert device.pem --private-key device.key',
     'at-pki generate --format esp-secure-cert --append-integrity esp_secure_cert.bin',
+    'at-pki generate --format nvs --csv factory_nvs.csv --size 0x6000 -o factory_nvs.bin',
+    'at-pki generate --format mfg-nvs --from components/customized_partitions/raw_data -o mfg_nvs.bin',
   ]);
-  generate.action(async (args: string[], options: GenerateOptions) =>
-    options.batch !== undefined
-      ? runBatch(io, args, { ...options, batch: options.batch })
-      : options.format === undefined || options.format === 'atpki'
+  generate.action(async (args: string[], options: GenerateOptions) => {
+    const format = options.format ?? 'atpki';
+    if (format === 'nvs' || format === 'mfg-nvs') return (await import('../nvs-generate.js')).runNvsGenerate(io, args, { ...options, format });
+    const nvsFlags = nvsOptionsUsed(options);
+    if (nvsFlags.length > 0) throw new UsageError(`${nvsFlags.join(', ')} ${nvsFlags.length === 1 ? 'is' : 'are'} for --format nvs or mfg-nvs`);
+    if (options.batch !== undefined) return runBatch(io, args, { ...options, batch: options.batch });
+    return format === 'atpki'
       ? runGenerate(io, args, options)
-      : (await import('../secure-cert-generate.js')).runSecureCertGenerate(io, args, { ...options, format: options.format }),
-  );
+      : (await import('../secure-cert-generate.js')).runSecureCertGenerate(io, args, { ...options, format });
+  });
 
   const compat = program
     .command('generate_bin')

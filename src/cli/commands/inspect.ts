@@ -28,12 +28,24 @@ above; DS peripheral data and context, eFuse key of an ECDSA-peripheral key, sig
 (RSA ones verified), user data; what the firmware's reader API returns (device cert, CA cert,
 private key type, DS context, integrity); then the problems. Exit code 2 for a damaged image (bad
 CRC, cut off, INTEGRITY mismatch, unreachable entries, unusable values) or validation errors, after
-the report.`,
+the report.
+
+NVS partition images (recognised by content: ESP-AT's mfg_nvs.bin or a read-back of mfg_nvs,
+esp_secure_cert's legacy nvs layout, any nvs_partition_gen.py output): each page's state, sequence
+number and header CRC; the namespaces; every key with its type, size, page/entry and value
+(integers and text shown, certificates and keys described as above, never key bytes); erased
+entries; what the firmware reads (ESP-AT's <ns>.0, <ns>.1... keys; esp_secure_cert's dev_cert,
+ca_cert, priv_key). Exit code 2 for a damaged image (CRC mismatches, missing blob chunks, keys of
+undefined namespaces) or validation errors, after the report.`,
   );
-  addExamples(inspect, ['at-pki inspect client_cert.bin', 'at-pki inspect --json client_key.bin | jq .result.items', 'at-pki inspect esp_secure_cert.bin']);
+  addExamples(inspect, ['at-pki inspect client_cert.bin', 'at-pki inspect --json client_key.bin | jq .result.items', 'at-pki inspect esp_secure_cert.bin', 'at-pki inspect mfg_nvs.bin']);
   inspect.action(async (file: string, options: JsonOption) => {
-    const [{ decodePkiBinFile, readBinFile }, { isSecureCertFormat }] = await Promise.all([import('../../flash/bin-file.js'), import('../../pki/detect-format.js')]);
+    const [{ decodePkiBinFile, readBinFile }, { isNvsFormat, isSecureCertFormat }] = await Promise.all([import('../../flash/bin-file.js'), import('../../pki/detect-format.js')]);
     const loaded = await readBinFile(file);
+    if (isNvsFormat(loaded.format.format)) {
+      (await import('../nvs-inspect.js')).inspectNvsFile(io, loaded, options.json);
+      return;
+    }
     if (isSecureCertFormat(loaded.format.format)) {
       (await import('../secure-cert-inspect.js')).inspectSecureCertFile(io, loaded, options.json);
       return;

@@ -22,6 +22,9 @@ interface UpdateOptions extends DeviceOptions {
   /** Submit to this running daemon instead of opening the port (then --port is the daemon's port name). */
   daemon?: string;
   token?: string;
+  /** Write a whole NVS partition image (nvs-update.ts); implied for mfg_nvs. */
+  wholePartition?: boolean;
+  restart?: boolean;
 }
 
 export function registerUpdate(program: Command, io: CliIo): void {
@@ -40,7 +43,9 @@ export function registerUpdate(program: Command, io: CliIo): void {
     .option('--from <dir>', 'take the files of <dir>/<partition>/ (default when no source is given: ./raw_data)')
     .option('-f, --force', 'erase and rewrite even if the module already holds this bin')
     .option('--no-validate', 'skip certificate/key validation')
-    .option('--any-partition', 'also write into a partition that is not a credential partition (fatfs, factory_param, mfg_nvs...)')
+    .option('--any-partition', 'also write a PKI bin into a partition that is not a credential partition (fatfs, factory_param...)')
+    .option('--whole-partition', 'write a whole NVS partition image (--bin IMAGE, or --from RAW_DATA built as mfg_nvs); implied for mfg_nvs')
+    .option('--restart', 'after a whole-partition NVS write, restart the module (AT+RST) and wait for ready')
     .addOption(new Option('-d, --daemon <address>', "submit the job to a running 'at-pki daemon' (its socket path or http://127.0.0.1:PORT); --port is then one of its port names").env('AT_PKI_DAEMON'))
     .addOption(new Option('--token <token>', 'bearer token for a daemon on TCP').env('AT_PKI_TOKEN'));
   addDeviceOptions(command);
@@ -62,8 +67,18 @@ Sources (one of):
   (none)                 the files of ./raw_data/<partition>/, ESP-AT's build convention
 
 Only credential partitions are written: ESP-AT's PKI partitions (type 0x40, named <feature>_cert,
-_key or _ca) and esp_secure_cert (type 0x3F). Anything else (fatfs, factory_param, ble_data,
-mfg_nvs as a whole) is refused with exit 2 unless --any-partition is given; 'write' writes raw bytes.
+_key or _ca), esp_secure_cert (type 0x3F) and mfg_nvs as an NVS image (below). Anything else
+(fatfs, factory_param, ble_data) is refused with exit 2 unless --any-partition is given; 'write'
+writes raw bytes.
+
+Whole NVS partition (<partition> mfg_nvs, or any NVS partition with --whole-partition):
+  --bin IMAGE            an NVS image ('at-pki generate --format mfg-nvs' or nvs_partition_gen.py),
+                         checked to decode without errors
+  --from RAW_DATA        ESP-AT's raw_data folder, built as 'generate --format mfg-nvs' does, sized
+                         to the module's partition
+  The partition is compared, erased, written and read back like any other; the rest of it ends up
+  erased. The module keeps the values it loaded at boot until it restarts: --restart sends AT+RST
+  and waits for ready.
 
 If the module stops answering while data is being sent, the write is topped up with 0xFF (harmless
 on flash), the affected sector is erased and written again, and everything is verified. A failure
@@ -75,8 +90,11 @@ says what state the module was left in.`,
     'at-pki update --port /dev/ttyUSB0 client_key key device.key',
     'at-pki update --port mock://esp32c3 client_ca --from raw_data --json',
     'at-pki update --daemon /run/at-pki/api.sock --port bay1 client_cert --from raw_data',
+    'at-pki update --port /dev/ttyUSB0 mfg_nvs --bin mfg_nvs.bin --restart',
   ]);
   command.action(async (label: string, items: string[], options: UpdateOptions) => {
+    if (label === 'mfg_nvs' || options.wholePartition) return (await import('../nvs-update.js')).runNvsUpdate(io, label, items, options);
+    if (options.restart) throw new UsageError('--restart is for whole-partition NVS updates (mfg_nvs, --whole-partition)');
     const [{ checkImageFormatFor, checkItemTypesFor }, { prepareBinForCli }] = await Promise.all([import('../../flash/bin-source.js'), import('../prepare-bin.js')]);
     const source = await sourceOf(label, items, options);
     const prepared = await prepareBinForCli(io, source, options.validate);
