@@ -221,11 +221,4 @@ describe('at-pki ledger', () => {
     // The check can fail: the certificates (public) are in there.
     expect(files.some((file) => file.includes(Buffer.from(batch.sets[0]!.certificatePem.split('\n')[3]!)))).toBe(true);
   });
-      const body = set.privateKeyPem.split('\n').filter((line) => line && !line.startsWith('-----')).join('');
-      for (const file of files) {
-        expect(file.includes(der.subarray(-48))).toBe(false);
-        expect(file.includes(Buffer.from(body.slice(0, 40)))).toBe(false);
-      }
-    }
-  });
 });
