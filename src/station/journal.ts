@@ -151,6 +151,8 @@ function isRecord(value: unknown): value is JournalRecord {
       return typeof r.id === 'string' && typeof r.state === 'string';
     case 'checked':
       return typeof r.id === 'string' && typeof r.recovery === 'object' && r.recovery !== null;
+    case 'unit':
+      return typeof r.bay === 'string' && typeof r.device === 'string' && typeof r.outcome === 'string';
     default:
       return false;
   }
