@@ -160,6 +160,15 @@ describe('kill -9 campaign', () => {
 
     // The last run is left alone: every unit goes through a bay until it is verified.
     const daemon = startDaemon();
+    const progress = async (): Promise<string> => {
+      const ledger = await openLedger(ledgerPath);
+      try {
+        const states = await Promise.all(units.map(async (u) => `${u.mac}:${(await ledger.assignmentsOf(u.mac)).map((a) => `${a.state}${a.reason ? `(${a.reason})` : ''}`).join('/')}`));
+        return `${states.join(' ')}; bays: ${bays.map((b) => b.unit?.mac ?? '-').join(' ')}; waiting: ${waiting.map((u) => u.mac).join(' ')}`;
+      } finally {
+        await ledger.close();
+      }
+    };
     await eventually(
       async () => {
         const done = await verifiedUnits();
@@ -169,9 +178,11 @@ describe('kill -9 campaign', () => {
         }
         return done.size === UNITS && waiting.length === 0;
       },
-      `all ${UNITS} units verified (daemon output: ${daemon.output().slice(-2000)})`,
+      `all ${UNITS} units verified`,
       180_000,
-    );
+    ).catch(async (error: unknown) => {
+      throw new Error(`${(error as Error).message}; ${await progress()}; daemon output: ${daemon.output().slice(-3000)}`);
+    });
     daemon.child.kill('SIGTERM');
     await daemon.exited;
 

@@ -61,6 +61,8 @@ describe('SqliteLedger', () => {
 
   it('refuses a path that is not a database, and a postgres URL until that backend is built', async () => {
     await expect(openLedger('/nonexistent-dir/x/ledger.sqlite')).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    const missing = ledgerPath();
+    await expect(openLedger(missing, { mustExist: true })).rejects.toMatchObject({ code: 'BAD_INPUT', message: `no ledger at ${missing}` });
     await expect(openLedger('postgres://u@h/db')).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('not built yet') });
   });
 
