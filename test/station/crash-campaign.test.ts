@@ -128,8 +128,8 @@ describe('kill -9 campaign', () => {
     for (let round = 0; round < KILL_ROUNDS; round++) {
       const daemon = startDaemon();
       // Kill at a random flash change (mid-write) or after a random delay, whichever is chosen.
-      const byWrite = random() < 0.6;
-      const killAfterChanges = 1 + Math.floor(random() * 12);
+      const byWrite = random() < 0.75;
+      const killAfterChanges = 1 + Math.floor(random() * 8);
       let changes = 0;
       const onChange = (): void => {
         if (byWrite && ++changes === killAfterChanges && daemon.child.exitCode === null) {
@@ -138,7 +138,7 @@ describe('kill -9 campaign', () => {
         }
       };
       for (const unit of units) unit.port.emulator.on('flashchange', onChange);
-      const timer = setTimeout(() => daemon.child.kill('SIGKILL'), byWrite ? 6000 : 300 + Math.floor(random() * 2500));
+      const timer = setTimeout(() => daemon.child.kill('SIGKILL'), byWrite ? 8000 : 800 + Math.floor(random() * 3000));
       await daemon.exited;
       clearTimeout(timer);
       for (const unit of units) unit.port.emulator.off('flashchange', onChange);
@@ -221,8 +221,9 @@ describe('kill -9 campaign', () => {
         }
       }
       const events = await ledger.events();
-      // Informative, and a check that the campaign did kill mid-write and recover.
       expect(kills).toBe(KILL_ROUNDS);
+      // The campaign did kill mid-write and the station recovered from it.
+      expect(midWrite).toBeGreaterThan(0);
       console.log(`kill -9 campaign (AT_PKI_CAMPAIGN_SEED=${initialSeed}): ${kills} kills, ${midWrite} mid-write; ${events.filter((e) => e.kind === 'suspect').length} suspect, ${events.filter((e) => e.kind === 'released').length} released, ${events.filter((e) => e.kind === 'writing').length} writing transitions`);
     } finally {
       await ledger.close();
