@@ -12,6 +12,7 @@
  * in-flight assignment whose unit is not in its bay is marked `suspect` for the operator, its set
  * kept bound to the unit (a reservation that never reached the module is released).
  */
+import { setMaxListeners } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { AtPkiError, DisconnectedError, InputError } from '../errors.js';
 import type { OperationEvent } from '../flash/events.js';
@@ -56,6 +57,8 @@ export class StationMode {
     this.ledger = ledger;
     this.source = source;
     this.stationName = stationName;
+    // Every bay waits on this one signal (a wait per bay and per command): not a leak.
+    setMaxListeners(0, this.#stop.signal);
   }
 
   /** Open the ledger, load the source (InputError, exit 2, for a bad one), find what an earlier run left in flight, start the bays. */
