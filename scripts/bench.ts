@@ -2,14 +2,14 @@
  * `npm run bench`: how at-pki does against the line rate, on the emulator with line-rate and
  * flash timing on (nothing here is asserted by `npm test`).
  *
- *   node dist/scripts/bench.js [--quick] [--only write,update,parallel,station,overhead,generate,startup] [--json FILE]
+ *   node dist/scripts/bench.js [--quick] [--only write,update,parallel,station,provision,overhead,generate,startup] [--json FILE]
  *
  * Sections: write efficiency (64 KiB against the line rate, the emulator's ceiling and a bare loop),
  * update cost (a credential set on a blank module and on one that already holds it, against a blind
  * erase + write + read-back), parallel scaling (1, 4, 16 modules: sessions in one process, and through
- * the station daemon's API), host CPU per command, and bin
- * generation (plus AtPKI.py when ATPKI_PY is set), and the CLI's start-up (each command against
- * `node -e 0`) and `generate --batch`. Prints Markdown tables, then one JSON line
+ * the station daemon's API), station-mode provisioning (16 bays against one unit alone), host CPU per
+ * command, bin generation (plus AtPKI.py when ATPKI_PY is set), and the CLI's start-up (each command
+ * against `node -e 0`) and `generate --batch`. Prints Markdown tables, then one JSON line
  * (also written to FILE with --json). `--quick` shrinks every section (~35 s instead of ~2 min on a 2-core machine).
  */
 import { writeFileSync } from 'node:fs';
@@ -21,13 +21,14 @@ import { benchDiff, benchUpdate, benchVerifiedWrite, benchWrite } from './bench-
 import { benchGenerate } from './bench-generate.js';
 import { benchOverhead } from './bench-overhead.js';
 import { benchParallel } from './bench-parallel.js';
+import { benchProvision } from './bench-provision.js';
 import { benchStartup } from './bench-startup.js';
 import { benchStation } from './bench-station.js';
 import { fixed, formatTable, PAGE_PROGRAM_MS, SECTOR_ERASE_MS, type Table } from './bench-support.js';
 
 /** dist/scripts/ → repository root. */
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SECTIONS = ['write', 'update', 'parallel', 'station', 'overhead', 'generate', 'startup'] as const;
+const SECTIONS = ['write', 'update', 'parallel', 'station', 'provision', 'overhead', 'generate', 'startup'] as const;
 type Section = (typeof SECTIONS)[number];
 
 async function main(): Promise<void> {
@@ -84,6 +85,11 @@ ATPKI_PY=/path/to/AtPKI.py adds the reference tool to the generation section.`);
     const { table, rows } = await benchStation({ quick, repoRoot });
     show(table);
     json.station = rows;
+  }
+  if (want('provision')) {
+    const { table, rows } = await benchProvision({ quick });
+    show(table);
+    json.provision = rows;
   }
   if (want('overhead')) {
     const { table, result } = await benchOverhead({ quick });

@@ -13,7 +13,10 @@ export type ErrorCode =
   | 'DISCONNECTED'
   | 'DEVICE_ERROR'
   | 'PROTOCOL'
-  | 'VERIFY_FAILED';
+  | 'VERIFY_FAILED'
+  | 'LEDGER_STATE'
+  | 'BATCH_EXHAUSTED'
+  | 'WRONG_UNIT';
 
 export interface AtPkiErrorOptions {
   cause?: unknown;
@@ -91,6 +94,24 @@ export class VerifyError extends AtPkiError {
   readonly exitCode = 1 as const;
 }
 
+/** A ledger record is not in a state that allows the change asked for (another process moved it, or a bug). */
+export class LedgerStateError extends AtPkiError {
+  readonly code = 'LEDGER_STATE' as const;
+  readonly exitCode = 1 as const;
+}
+
+/** The batch has no credential set left for a new unit. Nothing was sent to the module beyond identification. */
+export class BatchExhaustedError extends AtPkiError {
+  readonly code = 'BATCH_EXHAUSTED' as const;
+  readonly exitCode = 1 as const;
+}
+
+/** The unit on the port is not the one the work was meant for (or cannot be identified); nothing was written. */
+export class WrongUnitError extends AtPkiError {
+  readonly code = 'WRONG_UNIT' as const;
+  readonly exitCode = 1 as const;
+}
+
 /** The exit code for any thrown value: ours carry one, anything else is an internal failure (1). */
 export function exitCodeOf(error: unknown): 1 | 2 {
   return error instanceof AtPkiError ? error.exitCode : 1;
@@ -106,6 +127,9 @@ const BY_CODE: Record<ErrorCode, new (message: string, options?: AtPkiErrorOptio
   DEVICE_ERROR: DeviceError,
   PROTOCOL: ProtocolError,
   VERIFY_FAILED: VerifyError,
+  LEDGER_STATE: LedgerStateError,
+  BATCH_EXHAUSTED: BatchExhaustedError,
+  WRONG_UNIT: WrongUnitError,
 };
 
 /**

@@ -28,13 +28,16 @@
  * test/cli/startup.test.ts fails if `--version` or a command's `--help` loads more than that.
  */
 import { Command } from 'commander';
+import { registerBatch } from './commands/batch.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerErase } from './commands/erase.js';
 import { registerExtract } from './commands/extract.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLedger } from './commands/ledger.js';
 import { registerMfg } from './commands/mfg.js';
 import { registerPartitions } from './commands/partitions.js';
+import { registerProvision } from './commands/provision.js';
 import { registerRead } from './commands/read.js';
 import { registerStatus } from './commands/status.js';
 import { registerUpdate } from './commands/update.js';
@@ -58,6 +61,9 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerExtract,
   registerDaemon,
   registerStatus,
+  registerProvision,
+  registerBatch,
+  registerLedger,
 ];
 
 export function createProgram(io: CliIo): Command {

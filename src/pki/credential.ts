@@ -133,7 +133,7 @@ function describeLabel(label: string): string {
 }
 
 /** OpenSSL messages come as `error:1E08010C:DECODER routines::unsupported`: keep the readable tail. */
-function cryptoMessage(error: unknown): string {
+export function cryptoMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/^error:[0-9A-F]+:/, '').replace(/::/g, ': ');
 }

@@ -10,6 +10,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { AtPkiError, InputError } from '../errors.js';
 import { readRegularFile, readRegularFileSync } from '../flash/regular-file.js';
 import { parseTransportUrl } from '../transport/open.js';
+import { parseStationModeConfig, type StationModeConfig } from './station-mode-config.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -77,6 +78,8 @@ export interface StationConfig {
   jobs: JobsConfig;
   /** On SIGTERM/SIGINT, how long running jobs may take to finish before they are cancelled. @default 30000 */
   shutdownGraceMs: number;
+  /** Station mode: bays provision the units plugged into them (station-mode-config.ts). */
+  station?: StationModeConfig;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -141,7 +144,7 @@ export function parseStationConfig(raw: unknown, options: ParseConfigOptions = {
   const filePath = (value: string): string => (isAbsolute(value) ? value : resolve(baseDir, value));
 
   const root = object(raw, '(top level)', fail);
-  only(root, ['ports', 'api', 'journal', 'logLevel', 'reconnect', 'jobs', 'shutdownGraceMs', '$comment'], '', fail);
+  only(root, ['ports', 'api', 'journal', 'logLevel', 'reconnect', 'jobs', 'shutdownGraceMs', 'station', '$comment'], '', fail);
 
   // ports
   if (root.ports === undefined) fail('ports', 'is required: a list of { "name", "url", "baud"? }');
@@ -254,6 +257,7 @@ export function parseStationConfig(raw: unknown, options: ParseConfigOptions = {
     reconnect: { initialDelayMs, maxDelayMs },
     jobs,
     shutdownGraceMs,
+    ...(root.station !== undefined ? { station: parseStationModeConfig(root.station, ports.map((p) => p.name), baseDir, fail) } : {}),
   };
 }
 

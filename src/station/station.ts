@@ -22,6 +22,7 @@ import { Journal } from './journal.js';
 import { createStationLogger, type StationLogger } from './logger.js';
 import { StationMetrics } from './metrics.js';
 import { PortSupervisor, type ConnectModule } from './port-supervisor.js';
+import type { StationMode } from './station-mode.js';
 
 export interface StationOptions {
   /** A ready logger (tests pass one writing to memory). @default pino JSON on stdout at config.logLevel */
@@ -48,6 +49,7 @@ export class Station {
   readonly #supervisors: Map<string, PortSupervisor>;
   readonly #journal: Journal;
   #server: ApiServer | undefined;
+  #stationMode: StationMode | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(config: StationConfig, options: StationOptions, logger: StationLogger, journal: Journal) {
@@ -62,9 +64,11 @@ export class Station {
         new PortSupervisor({ port, reconnect: config.reconnect, logger: logger.child({ port: port.name }), connect: options.connect }),
       ]),
     );
-    this.jobs = new JobService({ jobs: config.jobs, supervisors: [...this.#supervisors.values()], journal, metrics: this.metrics, logger });
+    this.jobs = new JobService({ jobs: config.jobs, supervisors: [...this.#supervisors.values()], journal, metrics: this.metrics, logger, bays: config.station?.bays ?? [] });
     this.board = new BayBoard(config.ports.map((port) => port.name));
-    this.boardFeed = new BoardFeed(this.board, [...this.#supervisors.values()], this.jobs);
+    // Station mode drives its bays' tiles itself; the feed shows the other ports.
+    const bays = new Set(config.station?.bays ?? []);
+    this.boardFeed = new BoardFeed(this.board, [...this.#supervisors.values()].filter((supervisor) => !bays.has(supervisor.name)), this.jobs);
     for (const supervisor of this.#supervisors.values()) {
       const port = supervisor.name;
       supervisor.on('state', (state) => this.metrics.portUp(port, state === 'up'));
@@ -87,6 +91,17 @@ export class Station {
       if (restored.interrupted > 0) logger.warn({ interrupted: restored.interrupted, toCheck: restored.toCheck }, 'jobs of the last run were interrupted');
       await journal.append({ type: 'daemon-start', pid: process.pid, version: station.#version });
       for (const supervisor of station.#supervisors.values()) supervisor.start();
+      if (config.station) {
+        const { StationMode } = await import('./station-mode.js');
+        station.#stationMode = await StationMode.start({
+          config: config.station,
+          supervisors: station.#supervisors,
+          board: station.board,
+          journal,
+          metrics: station.metrics,
+          logger,
+        });
+      }
       station.#server = await ApiServer.listen({
         socket: config.api.socket,
         tcp: config.api.tcp,
@@ -104,6 +119,7 @@ export class Station {
         }),
       });
     } catch (error) {
+      await station.#stationMode?.stop();
       await Promise.all([...station.#supervisors.values()].map((s) => s.stop()));
       await journal.close();
       throw error;
@@ -121,6 +137,11 @@ export class Station {
 
   get tcpAddress(): { host: string; port: number } | undefined {
     return this.#server?.tcpAddress;
+  }
+
+  /** Station mode, when the config has a `station` section. */
+  get stationMode(): StationMode | undefined {
+    return this.#stationMode;
   }
 
   /** The supervisor of a port (tests and status). */
@@ -169,6 +190,7 @@ export class Station {
   async #stop(): Promise<void> {
     this.logger.info({ graceMs: this.config.shutdownGraceMs }, 'shutting down');
     await this.jobs.shutdown(this.config.shutdownGraceMs);
+    await this.#stationMode?.stop();
     await Promise.all([...this.#supervisors.values()].map((supervisor) => supervisor.stop()));
     await this.#server?.close();
     await this.#journal.append({ type: 'daemon-stop', pid: process.pid }).catch(() => {});
