@@ -155,7 +155,8 @@ describe.skipIf(!hasChromium)('operator page in Chromium, two bays', () => {
     const gate = holdAtFirstWrite(a.emulator);
     const { id } = await t.client.submitJob({ type: 'update', port: 'a', partition: 'client_cert', source: CERT });
     await gate.holding;
-    await page.waitForSelector(`${tile('a', 'provisioning')} .bar .fill`, { timeout: WAIT_MS });
+    // The bar is there from 0 % on (a zero-width fill counts as hidden to Playwright).
+    await page.waitForSelector(`${tile('a', 'provisioning')} .bar .fill`, { state: 'attached', timeout: WAIT_MS });
     const phase = await text(page, `${tile('a')} .bay-phase`);
     expect(phase).toMatch(/^(compare|erase|write|read|verify)( \d+%)?$/);
     expect(t.station.board.bay('a')).toMatchObject({ state: 'provisioning', phase: expect.any(String), progress: expect.any(Object) });
