@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { repoRoot } from './pki/paths.js';
 
-it('no tracked source, test, script or config file refers to ../shared', () => {
+it('no tracked source, test, script or config file refers to the shared folder beside the repository', () => {
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
     .split('\n')
     .filter((file) => /\.(ts|mts|js|mjs|cjs|json|py|sh)$/.test(file) || file.startsWith('.ci/'))
