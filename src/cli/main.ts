@@ -18,7 +18,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 }
 
 async function runProgram(): Promise<void> {
-  const [{ registerTransportScheme }, { createProgram }, { runCli }] = await Promise.all([
+  const [{ registerLazyTransportScheme }, { createProgram }, { runCli }] = await Promise.all([
     import('../transport/open.js'),
     import('./program.js'),
     import('./run.js'),
@@ -29,7 +29,7 @@ async function runProgram(): Promise<void> {
   // ---------------------------------------------------------------------------------------------
   // mock:// is the built-in emulator: wired in here, at the entry point, so no library layer depends
   // on it; loaded only when a mock:// port is opened.
-  registerTransportScheme('mock', async (url, options) => (await import('../../mock-device/in-process-transport.js')).createMockTransport(url, options));
+  registerLazyTransportScheme('mock', async () => (await import('../../mock-device/in-process-transport.js')).createMockTransport);
 
   // exitCode, not process.exit(): lets stdout/stderr flush when piped.
   process.exitCode = await runCli(createProgram(io), process.argv, io);

@@ -23,7 +23,8 @@
  *       });
  *
  * - constants that --help shows belong in a light file, not in the implementation;
- * - transport schemes are registered with a loader (main.ts), loaded when such a port is opened.
+ * - transport schemes are registered with a loader (registerLazyTransportScheme in main.ts), loaded
+ *   when such a port is first opened, before its open timeout starts.
  *
  * test/cli/startup.test.ts fails if `--version` or a command's `--help` loads more than that.
  */

@@ -5,6 +5,7 @@ export {
   DEFAULT_OPEN_TIMEOUT_MS,
   openTransport,
   parseTransportUrl,
+  registerLazyTransportScheme,
   registerTransportScheme,
   transportSchemes,
   type OpenTransportOptions,

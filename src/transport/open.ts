@@ -37,6 +37,8 @@ export type TransportTarget =
 
 const BUILTIN_SCHEMES = new Set(['serial', 'tcp']);
 const registry = new Map<string, TransportFactory>();
+/** Factories registered with registerLazyTransportScheme: how to load their code. */
+const loaders = new WeakMap<TransportFactory, () => Promise<unknown>>();
 
 /**
  * Makes `<scheme>:...` URLs open through `factory` (e.g. `registerTransportScheme('mock', ...)`).
@@ -52,6 +54,18 @@ export function registerTransportScheme(scheme: string, factory: TransportFactor
   return () => {
     if (registry.get(name) === factory) registry.delete(name);
   };
+}
+
+/**
+ * registerTransportScheme with the factory's code loaded when the first such port is opened, before
+ * the open timeout starts (loading is not the port's open time). The CLI registers the emulator so.
+ */
+export function registerLazyTransportScheme(scheme: string, load: () => Promise<TransportFactory>): () => void {
+  let loading: Promise<TransportFactory> | undefined;
+  const loaded = (): Promise<TransportFactory> => (loading ??= load());
+  const factory: TransportFactory = async (url, options) => (await loaded())(url, options);
+  loaders.set(factory, loaded);
+  return registerTransportScheme(scheme, factory);
 }
 
 /** The schemes usable right now, built-in first (`['serial', 'tcp', 'mock']`). */
@@ -139,6 +153,13 @@ export async function openTransport(urlOrPath: string, options: OpenTransportOpt
   const timeoutMs = options.timeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
   const what = `opening ${urlOrPath}`;
   throwIfAborted(options.signal, what);
+  // Each transport's code is loaded when first needed (`serialport`, a native module, only for serial
+  // ports), before the clock starts: on a busy machine a cold load takes longer than a port's open.
+  const loading = transportCode(target);
+  if (loading) {
+    await loading;
+    throwIfAborted(options.signal, what);
+  }
 
   // The opener's own signal: fires on the caller's abort and on our timeout, so it can stop its work.
   const inner = new AbortController();
@@ -162,7 +183,6 @@ async function startOpen(
   options: { baudRate: number; timeoutMs: number; signal: AbortSignal; serial: SerialLineOptions | undefined },
 ): Promise<Transport> {
   const { baudRate, timeoutMs, signal } = options;
-  // Each transport is loaded when first opened: `serialport` (a native module) only for serial ports.
   switch (target.kind) {
     case 'serial': {
       const { SerialTransport } = await import('./serial-transport.js');
@@ -182,6 +202,14 @@ async function startOpen(
       }
     }
   }
+}
+
+/** Loading the code that opens `target`, if there is any to load (a factory registered as such is called at once). */
+function transportCode(target: TransportTarget): Promise<unknown> | undefined {
+  if (target.kind === 'serial') return import('./serial-transport.js');
+  if (target.kind === 'tcp') return import('./tcp-transport.js');
+  const factory = registry.get(target.scheme);
+  return factory ? loaders.get(factory)?.() : undefined;
 }
 
 /**

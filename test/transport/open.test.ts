@@ -6,6 +6,7 @@ import {
   DEFAULT_OPEN_TIMEOUT_MS,
   openTransport,
   parseTransportUrl,
+  registerLazyTransportScheme,
   registerTransportScheme,
   transportSchemes,
 } from '../../src/transport/open.js';
@@ -109,6 +110,26 @@ describe('parseTransportUrl', () => {
       unregister();
     }
     portError(() => parseTransportUrl('mock://esp32c3'));
+  });
+});
+
+describe('registerLazyTransportScheme', () => {
+  it('loads the factory once, when the first such port is opened, and not on the open timeout', async () => {
+    let loads = 0;
+    disposers.push(
+      registerLazyTransportScheme('lazy', async () => {
+        loads++;
+        // Longer than the open timeout below: loading code is not the port's open time.
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        return async (url) => new FakeTransport(url.href, 1);
+      }),
+    );
+    expect(loads).toBe(0);
+    expect(transportSchemes()).toContain('lazy');
+    const first = await openTransport('lazy:one', { timeoutMs: 300 });
+    const second = await openTransport('lazy:two', { timeoutMs: 300 });
+    expect([first.url, second.url, loads]).toEqual(['lazy:one', 'lazy:two', 1]);
+    await Promise.all([first.close(), second.close()]);
   });
 });
 
