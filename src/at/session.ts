@@ -71,9 +71,6 @@ const DEFAULTS = {
 /** Lines that end a command. */
 const RESULT_LINES: readonly string[] = ['OK', 'ERROR', 'FAIL', 'SEND OK', 'SEND FAIL'];
 
-/** Bytes of 0xFF sent at a time when topping up a stalled data phase. */
-const TOP_UP_BLOCK = 64;
-
 /** After `busy p...`, how long an answer may still come before the command counts as discarded. */
 const BUSY_GRACE_MS = 100;
 
@@ -534,15 +531,15 @@ export class AtSession extends EventEmitter {
    * chunk's content is unknown now: the caller must verify (or rewrite) it.
    */
   async #recoverStalledData(name: string, length: number, inbox: TokenInbox, cause: unknown): Promise<never> {
-    // Small blocks: whatever the module did not need is left in its line buffer as a garbage line.
-    const block = Buffer.alloc(Math.min(TOP_UP_BLOCK, length), 0xff);
+    // Blocks: whatever the module did not need is left in its line buffer (the next command resyncs).
+    const block = Buffer.alloc(Math.min(FLUSH_BLOCK, length), 0xff);
     let sent = 0;
     let answer: string | undefined;
     while (sent < length && answer === undefined) {
       const n = Math.min(block.length, length - sent);
       await this.#write(block.subarray(0, n));
       sent += n;
-      const deadline = performance.now() + this.wireTimeMs(n) + 250;
+      const deadline = performance.now() + this.wireTimeMs(n) + FLUSH_GRACE_MS;
       answer = await this.#awaitResult(inbox, deadline);
     }
     if (answer === undefined) {

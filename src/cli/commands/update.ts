@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { errorFromRecord, UsageError } from '../../errors.js';
 import { checkImageFormatFor, checkItemTypesFor, type BinSource, type PreparedBin } from '../../flash/bin-source.js';
 import type { MfgUpdateReport } from '../../flash/mfg-update.js';
+import type { UpdateReport } from '../../flash/update.js';
 import { parseCredentialPairs } from '../../flash/credential-files.js';
 import { updateCredentials, type CredentialsUpdate } from '../../flash/update-credentials.js';
 import type { JobSource } from '../../station/api-types.js';
@@ -90,7 +91,7 @@ says what state the module was left in.`,
     const human =
       outcome.storage === 'mfg_nvs'
         ? `${describeMfgUpdate(outcome.report)} in ${seconds}`
-        : `${describeWrite(outcome.report, `the ${prepared.bin.length}-byte ${prepared.format === 'esp-secure-cert' ? 'esp_secure_cert image' : 'bin'} (${count})`)} in ${seconds}`;
+        : `${describePartitionUpdate(outcome.report, `the ${prepared.bin.length}-byte ${prepared.format === 'esp-secure-cert' ? 'esp_secure_cert image' : 'bin'} (${count})`)} in ${seconds}`;
     printResult(io, options.json, human, {
       storage: outcome.storage,
       ...outcome.report,
@@ -139,6 +140,15 @@ async function submitToDaemon(io: CliIo, options: UpdateOptions, label: string, 
     reporter.stop();
     process.off('SIGINT', onSignal);
   }
+}
+
+/** The write's line, then how the whole partition was proven to hold exactly the bin and 0xFF. */
+function describePartitionUpdate(report: UpdateReport, what: string): string {
+  const line =
+    report.bytesWritten === 0 && !report.unchanged
+      ? `${report.partition} already holds ${what}: nothing written, ${report.erasedSectors} sector(s) after it erased`
+      : describeWrite(report, what);
+  return `${line}; whole partition checked: ${report.exactness}`;
 }
 
 function describeMfgUpdate(report: MfgUpdateReport): string {
