@@ -172,6 +172,7 @@ export class AtSession extends EventEmitter {
     try {
       await session.#queue.add(() => session.#prepare(options.signal));
     } catch (error) {
+      if (error instanceof AtPkiError && session.#flushedBytes > 0) error.details.flushedBytes = session.#flushedBytes;
       session.dispose();
       throw error;
     }

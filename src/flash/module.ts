@@ -1,5 +1,5 @@
 import { AtSession, type SessionLogger } from '../at/session.js';
-import { DeviceError, InputError, ProtocolError } from '../errors.js';
+import { AtPkiError, DeviceError, InputError, ProtocolError } from '../errors.js';
 import { openTransport } from '../transport/open.js';
 import type { Transport } from '../transport/transport.js';
 import { parseFirmwareInfo, type FirmwareInfo } from './firmware.js';
@@ -38,11 +38,14 @@ export class EspAtModule {
   static async connect(url: string, options: ConnectOptions = {}): Promise<EspAtModule> {
     const timeoutMs = options.timeoutMs ?? 3000;
     const transport = await openTransport(url, { baudRate: options.baudRate, timeoutMs, signal: options.signal });
+    let session: AtSession | undefined;
     try {
-      const session = await AtSession.connect(transport, { commandTimeoutMs: timeoutMs, logger: options.logger, signal: options.signal });
+      session = await AtSession.connect(transport, { commandTimeoutMs: timeoutMs, logger: options.logger, signal: options.signal });
       const gmr = await session.command('AT+GMR', { signal: options.signal });
       return new EspAtModule(transport, session, parseFirmwareInfo(gmr.lines));
     } catch (error) {
+      if (session && error instanceof AtPkiError && session.flushedBytes > 0) error.details.flushedBytes = session.flushedBytes;
+      session?.dispose();
       await transport.close().catch(() => {});
       throw error;
     }
@@ -99,6 +102,15 @@ export class EspAtModule {
     });
   }
 
+  /**
+   * What a failure that did not say so itself left on the module: nothing but queries were sent, unless
+   * the module had to be freed from a data phase, or a command came back garbled (it may have run as
+   * another command) since `suspectBaseline` (the session's suspect count when the operation began).
+   */
+  untouchedState(suspectBaseline = 0): string {
+    return describeQueryOnlyState(this.session.flushedBytes, this.session.suspectEvents > suspectBaseline);
+  }
+
   async close(): Promise<void> {
     this.session.dispose();
     await this.transport.close();
@@ -134,3 +146,14 @@ async function stablePartitionTable(module: EspAtModule, options: { signal?: Abo
   });
 }
 
+
+/** See EspAtModule.untouchedState; also for a connect that failed (no module object yet). */
+export function describeQueryOnlyState(flushedBytes: number, garbled: boolean): string {
+  if (flushedBytes > 0) return `modified: it was stuck in data mode and was freed with ${flushedBytes} bytes of 0xFF (${FLUSH_CONSEQUENCE})`;
+  if (garbled) return 'state unknown: a command came back garbled on the line and may have run as another command; run the operation again';
+  return 'unchanged: nothing was erased or written';
+}
+
+/** What filling a forgotten data phase with 0xFF may have done, for the user. */
+export const FLUSH_CONSEQUENCE =
+  'on a SYSFLASH partition writing 0xFF changes nothing; on an mfg_nvs module the key being written when an earlier run was cut off may now hold 0xFF bytes: run the update again';
