@@ -147,7 +147,12 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
     const eraseStale = async (stale: readonly string[]): Promise<void> => {
       for (const key of stale) {
         touched.push(key);
-        await eraseEntry(session, namespace, key, { signal });
+        try {
+          await eraseEntry(session, namespace, key, { signal });
+        } catch (error) {
+          // Gone already (erased after a garbled write named it): the final listing checks it anyway.
+          if (!(error instanceof DeviceError) || error instanceof EchoMismatchError) throw error;
+        }
         removed.push(key);
         emit({ type: 'log', level: 'info', message: `erased stale key ${namespace}/${key}` });
       }

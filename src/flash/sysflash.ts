@@ -16,7 +16,7 @@ export const MAX_TRANSFER = 4096;
 const ERASE_MS_PER_SECTOR = 300;
 const PROGRAM_MS_PER_KIB = 40;
 
-interface Options {
+export interface Options {
   signal?: AbortSignal;
 }
 
@@ -28,7 +28,7 @@ interface Options {
  */
 const LINE_RETRIES = 2;
 
-async function retryOnLineFault<T>(options: Options, run: () => Promise<T>): Promise<T> {
+export async function retryOnLineFault<T>(options: Options, run: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await run();
