@@ -18,6 +18,7 @@ import { registerPartitions } from './commands/partitions.js';
 import { registerRead } from './commands/read.js';
 import { registerStatus } from './commands/status.js';
 import { registerUpdate } from './commands/update.js';
+import { registerVerify } from './commands/verify.js';
 import { registerWrite } from './commands/write.js';
 import type { CliIo } from './io.js';
 import { EXIT_CODES_HELP, PROGRAM_NAME } from './output.js';
@@ -28,6 +29,7 @@ type RegisterCommand = (program: Command, io: CliIo) => void;
 /** In the order `--help` lists them. */
 const COMMANDS: readonly RegisterCommand[] = [
   registerUpdate,
+  registerVerify,
   registerPartitions,
   registerRead,
   registerWrite,

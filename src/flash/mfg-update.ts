@@ -140,10 +140,7 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
       report.push({ key, length: value.length, written: everWritten.has(key) });
     }
 
-    const staleIn = (entries: readonly { key: string }[]): string[] =>
-      entries
-        .map((entry) => entry.key)
-        .filter((key) => MULTI_KEY_NAMESPACES.has(namespace) && key.startsWith(`${namespace}.`) && !keys.includes(key) && /^\d+$/.test(key.slice(namespace.length + 1)));
+    const staleIn = (entries: readonly { key: string }[]): string[] => staleKeys(namespace, keys, entries);
     const eraseStale = async (stale: readonly string[]): Promise<void> => {
       for (const key of stale) {
         touched.push(key);
@@ -220,4 +217,11 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
     verified: true,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** Keys `<ns>.<i>` of a multi-key namespace listed in `entries` that are not part of the set `keys`. */
+export function staleKeys(namespace: string, keys: readonly string[], entries: readonly { key: string }[]): string[] {
+  return entries
+    .map((entry) => entry.key)
+    .filter((key) => MULTI_KEY_NAMESPACES.has(namespace) && key.startsWith(`${namespace}.`) && !keys.includes(key) && /^\d+$/.test(key.slice(namespace.length + 1)));
 }

@@ -307,10 +307,15 @@ export class JobService {
         }
         job.emit(event);
       };
+      const suspectAtStart = module.session.suspectEvents;
       try {
         const result = await performJob(module, spec, job.credentials, { signal: job.stop.signal, emit, maxReadBytes: this.#options.jobs.maxReadBytes });
         await this.#complete(job, 'succeeded', { result });
       } catch (error) {
+        // Every failure names the module's state: a job that changed flash says it; the rest only asked.
+        if (error instanceof AtPkiError && typeof error.details.deviceState !== 'string' && error.exitCode === 1) {
+          error.details.deviceState = module.untouchedState(suspectAtStart);
+        }
         const body = errorBody(error);
         // Stopped through job.stop (jobs.timeoutMs, shutdown): the flash layer says "cancelled while...";
         // report the reason's code (TIMEOUT) rather than a bare ABORTED.

@@ -158,7 +158,7 @@ function describeMfgUpdate(report: MfgUpdateReport): string {
   return `wrote ${written.join(', ')} in mfg_nvs namespace ${report.namespace} (${report.bytesWritten} bytes)${removed}; verified by reading back`;
 }
 
-function sourceOf(label: string, items: readonly string[], options: UpdateOptions): BinSource {
+export function sourceOf(label: string, items: readonly string[], options: { bin?: string; from?: string }): BinSource {
   const given = [options.bin !== undefined, options.from !== undefined, items.length > 0].filter(Boolean).length;
   if (given > 1) throw new UsageError('give one source: --bin FILE, --from DIR, or <type> <file> pairs');
   if (options.bin !== undefined) return { kind: 'bin', path: options.bin };
