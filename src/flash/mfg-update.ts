@@ -60,7 +60,6 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
   values.forEach((value, i) => checkMfgValueLength(value.length, `${keys[i]} (${value.length} bytes)`));
   const total = values.reduce((sum, v) => sum + v.length, 0);
   const session = module.session;
-  const suspectAtStart = session.suspectEvents;
   const warnings: string[] = [];
   let report: MfgUpdateReport['keys'] = [];
   let bytesWritten = 0;
@@ -187,16 +186,26 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
     }
   };
 
+  /** One pass; false when it failed after a garbled command (which may have caused the failure: a read turned erase). */
+  const attemptPass = async (force: boolean): Promise<{ clean: boolean }> => {
+    const before = session.suspectEvents;
+    try {
+      await runPass(force);
+    } catch (error) {
+      if ((error instanceof DeviceError || error instanceof VerifyError) && session.suspectEvents !== before) return { clean: false };
+      throw error;
+    }
+    return { clean: session.suspectEvents === before };
+  };
+
   try {
-    await runPass(options.force ?? false);
+    let outcome = await attemptPass(options.force ?? false);
     // A command came back garbled on the way (it may have written or erased another key of ours): go
     // over the whole set again, comparing every key, until a pass runs clean.
-    for (let pass = 0; session.suspectEvents !== suspectAtStart && pass < 3; pass++) {
-      const before = session.suspectEvents;
+    for (let pass = 0; !outcome.clean; pass++) {
+      if (pass === 3) throw new VerifyError(`verification failed: ${namespace} could not be checked without garbled commands (the line is too noisy)`, { details: { namespace } });
       emit({ type: 'log', level: 'warn', message: `a command to ${namespace} was garbled on the line; checking every key again` });
-      await runPass(false);
-      if (session.suspectEvents === before) break;
-      if (pass === 2) throw new VerifyError(`verification failed: ${namespace} could not be checked without garbled commands (the line is too noisy)`, { details: { namespace } });
+      outcome = await attemptPass(false);
     }
   } catch (error) {
     if (error instanceof AtPkiError) {

@@ -105,6 +105,7 @@ export async function updatePartition(module: EspAtModule, label: string, bin: U
       current,
       head,
       eraseAfter: tail,
+      callerRechecksGarbled: true,
     });
     report = { ...written, length: image.length, bytesRead: written.bytesRead + bytesRead };
     exactness = `${written.unchanged ? 'read' : 'read back'} ${sectorsText(0, tailStart)}${tail.length > 0 ? `; erased ${sectorsText(tail.offset, tail.length)}` : ''}`;

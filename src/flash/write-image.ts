@@ -23,6 +23,12 @@ export interface WriteImageOptions {
   eraseAfter?: { offset: number; length: number };
   /** Bytes per write command (a multiple of 4, at most 4096, the firmware's limit). @default 4096 */
   chunkSize?: number;
+  /**
+   * The caller re-checks the whole partition when a command of this run came back garbled (it may
+   * have run as another command, e.g. an erase elsewhere): update does, knowing the whole partition's
+   * content. Otherwise such a run fails after its read-back: the range is right, the rest unproven.
+   */
+  callerRechecksGarbled?: boolean;
 }
 
 export interface WriteReport {
@@ -76,6 +82,16 @@ export async function writeImage(
   let bytesRead = 0;
   let bytesWritten = 0;
   let recoveries = 0;
+  const suspectAtStart = session.suspectEvents;
+  /** A command of this run came back garbled: unless the caller re-checks, the range is all we can vouch for. */
+  const failIfGarbled = (): void => {
+    if (!options.callerRechecksGarbled && session.suspectEvents !== suspectAtStart) {
+      throw new DeviceError(
+        `a command came back garbled on the line and may have run as another command: the ${length} bytes at offset ${offset} of ${partition.label} were read back and match, but the rest of the partition is not proven`,
+        { details: { partition: partition.label, garbled: true } },
+      );
+    }
+  };
 
   try {
     let plan: WritePlan | undefined;
@@ -113,6 +129,7 @@ export async function writeImage(
     }
     if (plan.actions.length === 0) {
       emit({ type: 'log', level: 'info', message: `${partition.label} already holds these ${length} bytes; nothing written` });
+      failIfGarbled();
       return { partition: partition.label, offset, length, unchanged: true, erasedSectors: 0, bytesWritten: 0, bytesRead, recoveries, verified: true };
     }
 
@@ -223,8 +240,13 @@ export async function writeImage(
         );
       }
     }
+    failIfGarbled();
     return { partition: partition.label, offset, length, unchanged: false, erasedSectors: erased, bytesWritten, bytesRead, recoveries, verified: true };
   } catch (error) {
+    if (error instanceof AtPkiError && error.details.garbled === true) {
+      error.details.deviceState = `state unknown: the range was written and verified; a garbled command may have changed other sectors of ${partition.label} — check them with 'at-pki read'`;
+      throw error;
+    }
     if (error instanceof AtPkiError) error.details.deviceState = touched.describe();
     throw error;
   }
