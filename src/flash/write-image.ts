@@ -233,6 +233,18 @@ export async function writeImage(
         if (mismatch < 0) emit({ type: 'log', level: 'warn', message: `the read-back of ${partition.label} came back garbled; a second read matched` });
       }
       if (mismatch >= 0) {
+        // Read twice, wrong twice: the data was garbled on its way in. Sectors wholly inside the range
+        // (their whole content is known) are erased and written once more, then read back again.
+        const wholly = mismatchedSectors(readBack, expected, range.offset).filter((sector) => sector >= offset && sector + SECTOR_SIZE <= offset + length);
+        for (const sector of wholly) {
+          emit({ type: 'log', level: 'warn', message: `sector 0x${sector.toString(16)} of ${partition.label} read back wrong twice; erasing and writing it again` });
+          recoveries++;
+          await rewriteSector(sector);
+          await readSectorAgain(readBack, range, sector);
+        }
+        mismatch = firstDifference(readBack, expected);
+      }
+      if (mismatch >= 0) {
         throw new VerifyError(
           `verification failed: ${partition.label} differs from what was written at offset ${range.offset + mismatch} ` +
             `(read 0x${readBack[mismatch]!.toString(16).padStart(2, '0')}, expected 0x${expected[mismatch]!.toString(16).padStart(2, '0')})`,

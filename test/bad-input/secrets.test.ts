@@ -69,11 +69,12 @@ beforeAll(async () => {
   expect((await go('mfg list', ['mfg', 'list', '--port', v3.path, 'client_key', '--json'])).code).toBe(0);
   // Failures, with debug output: a byte of the written key changed on the line (verify fails), and
   // the module answering garbage halfway through.
-  let corruptNext = true;
+  let corruptions = 0;
   legacy.emulator.setFaultInjector({
     filterInput: (chunk) => {
-      if (corruptNext && chunk.length > 100 && !chunk.subarray(0, 2).equals(Buffer.from('AT'))) {
-        corruptNext = false;
+      // The write and its one rewrite (after two wrong read-backs) both arrive garbled.
+      if (corruptions < 2 && chunk.length > 100 && !chunk.subarray(0, 2).equals(Buffer.from('AT'))) {
+        corruptions++;
         const copy = Buffer.from(chunk);
         copy[50]! ^= 0x20;
         return copy;
