@@ -41,6 +41,7 @@ import {
   type FaultKnob,
   type RandomFaults,
 } from '../mock-device/index.js';
+import { formatSweep, runSweep, sweepCases } from './corruption-sweep.js';
 import { encodePkiBin } from '../src/pki/bin-format.js';
 import type { PkiType } from '../src/pki/types.js';
 import type { JobEvent, JobRequest, JobView } from '../src/station/api-types.js';
@@ -627,11 +628,12 @@ async function main(): Promise<void> {
       timeout: { type: 'string', default: '400' },
       retries: { type: 'string', default: '2' },
       verbose: { type: 'boolean', short: 'v' },
+      'sweep-stride': { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    console.log('usage: npm run soak -- [--jobs 1000] [--seed N] [--modules 4] [--faults SPEC] [--timeout 400] [--retries 2] [--verbose]');
+    console.log('usage: npm run soak -- [--jobs 1000] [--seed N] [--modules 4] [--faults SPEC] [--timeout 400] [--retries 2] [--sweep-stride 1 (0: no sweep)] [--verbose]');
     return;
   }
   const whole = (text: string | undefined, name: string, min: number): number => {
@@ -656,7 +658,15 @@ async function main(): Promise<void> {
     log: (line) => console.log(`soak: ${line}`),
   });
   console.log(`\n${formatSummary(summary)}`);
-  process.exitCode = summary.ok ? 0 : 1;
+  // Then the single-corruption sweep: one corrupted byte in one command per update (issue 12).
+  const stride = whole(values['sweep-stride'], 'sweep-stride', 0);
+  let sweepOk = true;
+  if (stride > 0) {
+    const sweep = await runSweep(sweepCases(stride));
+    console.log(`\n${formatSweep(sweep)}`);
+    sweepOk = sweep.falseSuccesses === 0 && sweep.hangs === 0 && sweep.failuresWithoutState === 0;
+  }
+  process.exitCode = summary.ok && sweepOk ? 0 : 1;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

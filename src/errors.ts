@@ -82,6 +82,12 @@ export class DeviceError extends AtPkiError {
   readonly exitCode = 1 as const;
 }
 
+/**
+ * The module echoed a command line that differs from the one sent (or echoed none): it may have run
+ * another command than the one asked for. `details.sent`/`details.echoed` show both (echo quoted short).
+ */
+export class EchoMismatchError extends DeviceError {}
+
 /** The module sent something that makes no sense for the command in flight (garbage, wrong lengths). */
 export class ProtocolError extends AtPkiError {
   readonly code = 'PROTOCOL' as const;

@@ -12,7 +12,7 @@ it('no tracked source, test, script or config file reads the shared folder besid
   const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
     .split('\n')
     .filter((file) => /\.(ts|mts|js|mjs|cjs|json|py|sh)$/.test(file) || file.startsWith('.ci/'))
-    .filter((file) => !file.startsWith('test/vectors/') && file !== 'package-lock.json');
+    .filter((file) => !file.startsWith('test/vectors/') && file !== 'package-lock.json' && file !== 'test/self-contained.test.ts'); // this file names the path it looks for
   expect(files.length).toBeGreaterThan(50);
   const offenders = files.filter((file) => /\.\.\/(?:\.\.\/)*shared\b/.test(readFileSync(join(repoRoot, file), 'utf8')));
   expect(offenders).toEqual([]);

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
-import { AbortedError, AtPkiError, DeviceError, DisconnectedError, InputError, TimeoutError } from '../errors.js';
+import { AbortedError, AtPkiError, DeviceError, DisconnectedError, EchoMismatchError, InputError, TimeoutError } from '../errors.js';
 import { delay, waitFor } from '../transport/abortable.js';
 import type { Transport } from '../transport/transport.js';
 import { describeErrorCode, formatErrorCode, parseErrorCodeLine } from './error-codes.js';
 import { AtFramer, type PayloadMatcher, type Token } from './framer.js';
-import { MAX_COMMAND_LENGTH, commandName, responsePrefix } from './syntax.js';
+import { MAX_COMMAND_LENGTH, commandName, quoteAnswerLine, responsePrefix } from './syntax.js';
 import { TokenInbox } from './token-inbox.js';
 import { isResetLine, isUnsolicitedLine } from './unsolicited.js';
 
@@ -71,9 +71,6 @@ const DEFAULTS = {
 /** Lines that end a command. */
 const RESULT_LINES: readonly string[] = ['OK', 'ERROR', 'FAIL', 'SEND OK', 'SEND FAIL'];
 
-/** Bytes of 0xFF sent at a time when topping up a stalled data phase. */
-const TOP_UP_BLOCK = 64;
-
 /** After `busy p...`, how long an answer may still come before the command counts as discarded. */
 const BUSY_GRACE_MS = 100;
 
@@ -83,8 +80,50 @@ const PROMPT_GRACE_MS = 100;
 /** `AT` probes before a module counts as not answering (one may be eaten by a boot or garbage line). */
 const RESYNC_ATTEMPTS = 3;
 
+/** Times a command whose echo differs from what was sent is sent again before giving up. */
+const ECHO_RETRIES = 3;
+
+/**
+ * Most 0xFF bytes sent to free a module stuck in data mode: covers every write at-pki sends (4 KiB)
+ * and AT+SYSMFG's largest value (8191 bytes).
+ */
+const FLUSH_LIMIT = 8192;
+/** 0xFF bytes per step while flushing; the module answers once it has what it waits for. */
+const FLUSH_BLOCK = 512;
+/** After each flush step, how long the module's OK/ERROR may take. */
+const FLUSH_GRACE_MS = 120;
+
 /** The module answered `busy p...`: our bytes were discarded, send again later. */
 class BusyAnswer extends Error {}
+
+/**
+ * The module echoed another line than the one sent (or none). `harmless`: whatever it ran cannot have
+ * changed anything (it refused it, or it was a write filled with 0xFF on flash); `mfgFill`: it was an
+ * AT+SYSMFG write, now filled with 0xFF bytes under whatever key it named.
+ */
+class EchoDiffers extends Error {
+  constructor(
+    readonly echoed: string | undefined,
+    readonly harmless: boolean,
+    readonly mfgFill: boolean,
+    readonly filledBytes: number,
+  ) {
+    super('echo differs');
+  }
+}
+
+/** Read-only commands: if the module ran one of these instead of ours, nothing changed. */
+function isReadOnlyCommand(line: string | undefined): boolean {
+  if (line === undefined) return false;
+  return /^AT(\+GMR|\+SYSFLASH\?|\+SYSMFG\?|\+SYSFLASH=2,.*|\+SYSMFG=1(,.*)?)?$/.test(line);
+}
+
+/** The data length a write command line promises (AT+SYSFLASH=1 or AT+SYSMFG=2 with type 7/8), if it parses. */
+export function promisedDataLength(line: string | undefined): number | undefined {
+  if (line === undefined) return undefined;
+  const match = /^AT\+SYSFLASH=1,".*",\d+,(\d{1,5})$/.exec(line) ?? /^AT\+SYSMFG=2,".*",".*",[78],(\d{1,5})$/.exec(line);
+  return match ? Number(match[1]) : undefined;
+}
 
 /**
  * One conversation with one module: one command at a time (p-queue with concurrency 1), each answer
@@ -112,6 +151,10 @@ export class AtSession extends EventEmitter {
   /** The module may still be waiting for this many data bytes (a prompt or data phase was cut short). */
   #dataOwed = 0;
   #syslog = false;
+  #suspectEvents = 0;
+  #flushedBytes = 0;
+  /** A resync succeeded once: later surprises happen to a module we were talking to. */
+  #everSynced = false;
 
   constructor(transport: Transport, options: AtSessionOptions = {}) {
     super();
@@ -129,6 +172,7 @@ export class AtSession extends EventEmitter {
     try {
       await session.#queue.add(() => session.#prepare(options.signal));
     } catch (error) {
+      if (error instanceof AtPkiError && session.#flushedBytes > 0) error.details.flushedBytes = session.#flushedBytes;
       session.dispose();
       throw error;
     }
@@ -142,6 +186,21 @@ export class AtSession extends EventEmitter {
   /** True when `AT+SYSLOG=1` was accepted (errors come with a decoded reason). */
   get errorCodesEnabled(): boolean {
     return this.#syslog;
+  }
+
+  /**
+   * How many times the module may have done something else than it was asked: a command whose echo
+   * differed (and that was not provably harmless), a stuck data phase freed with 0xFF, an answer that
+   * never came for a command whose echo was not seen. A flash operation that sees this count change
+   * during its run must re-check everything the module could have touched.
+   */
+  get suspectEvents(): number {
+    return this.#suspectEvents;
+  }
+
+  /** 0xFF bytes sent to free a module found stuck in data mode (an earlier write left unfinished). */
+  get flushedBytes(): number {
+    return this.#flushedBytes;
   }
 
   /** Commands waiting behind the one in flight. */
@@ -218,8 +277,10 @@ export class AtSession extends EventEmitter {
     if (this.#closedWith) throw this.#closedWith;
     if (this.#needsResync) await this.#resync(signal);
     if (this.#needsInit) {
-      // ATE0 first: until then every answer is preceded by our own command (tolerated anyway).
-      await this.#withBusyRetries('ATE0', { signal });
+      // Echo stays on (it is on after every boot): each echo is checked against the command sent, the
+      // only sign on an AT line that a command arrived garbled. ATE1 itself is not echoed when another
+      // program had turned echo off.
+      await this.#withBusyRetries('ATE1', { signal }, true);
       this.#needsInit = false;
       if (this.#options.enableSyslog) {
         try {
@@ -233,11 +294,38 @@ export class AtSession extends EventEmitter {
     }
   }
 
-  async #withBusyRetries(command: string, options: CommandOptions): Promise<AtResponse> {
+  async #withBusyRetries(command: string, options: CommandOptions, echoOptional = false): Promise<AtResponse> {
+    let echoRetries = 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#exchange(command, options);
+        return await this.#exchange(command, options, echoOptional);
       } catch (error) {
+        if (error instanceof EchoDiffers) {
+          if (!error.harmless) this.#suspectEvents++;
+          const details = {
+            command: commandName(command),
+            sent: command,
+            echoed: error.echoed === undefined ? null : quoteAnswerLine(error.echoed),
+            echoedCommand: error.echoed !== undefined && /^AT[\x20-\x7e]*$/.test(error.echoed) && error.echoed.length <= MAX_COMMAND_LENGTH ? error.echoed : null,
+            harmless: error.harmless,
+            filledBytes: error.filledBytes,
+          };
+          this.#logger?.warn({ port: this.transport.url, command: commandName(command), harmless: error.harmless, filledBytes: error.filledBytes }, 'command echo differs');
+          this.emit('echo-mismatch', details);
+          // An AT+SYSMFG write filled with 0xFF left a value under a name only the caller can judge.
+          if (!error.mfgFill && echoRetries < ECHO_RETRIES) {
+            echoRetries++;
+            attempt = -1;
+            if (this.#needsResync) await this.#resync(options.signal);
+            // No echo at all: echo may be off (a garbled ATE1 became ATE0). Turn it on again.
+            if (error.echoed === undefined && !echoOptional) await this.#withBusyRetries('ATE1', { signal: options.signal }, true);
+            continue;
+          }
+          throw new EchoMismatchError(
+            `the module echoed ${error.echoed === undefined ? 'nothing' : quoteAnswerLine(error.echoed)} for ${commandName(command)}${error.mfgFill ? `; the write was filled with ${error.filledBytes} bytes of 0xFF` : ` (${echoRetries + 1} times)`}`,
+            { details },
+          );
+        }
         if (!(error instanceof BusyAnswer)) throw error;
         if (attempt >= this.#options.busyRetries) {
           throw new DeviceError(`module stayed busy: ${commandName(command)} was refused ${attempt + 1} times with "busy p..."`, {
@@ -257,7 +345,7 @@ export class AtSession extends EventEmitter {
   }
 
   /** One command, written once, and its answer. */
-  async #exchange(command: string, options: CommandOptions): Promise<AtResponse> {
+  async #exchange(command: string, options: CommandOptions, echoOptional = false): Promise<AtResponse> {
     if (this.#closedWith) throw this.#closedWith;
     const name = commandName(command);
     if (options.signal?.aborted) {
@@ -271,8 +359,14 @@ export class AtSession extends EventEmitter {
     const prefix = responsePrefix(command);
     const inbox = new TokenInbox();
     this.#inbox = inbox;
-    this.#framer.expectPrompt(data !== undefined);
+    // Armed for every command: a garbled read can become a write, and a module waiting for data must be
+    // filled with 0xFF (a no-op on flash), never fed our next command lines.
+    this.#framer.expectPrompt(true);
     this.#framer.expectPayload(options.payload);
+    /** Whether the module's echo of the command line has been seen and matched. */
+    let echo: 'pending' | 'ok' | 'differs' = echoOptional ? 'ok' : 'pending';
+    let echoed: string | undefined;
+    let okBeforePrompt = false;
 
     let phase: 'answer' | 'prompt' | 'data' | 'result' = data ? 'prompt' : 'answer';
     let result: CommandEvent['result'] = 'error';
@@ -293,7 +387,11 @@ export class AtSession extends EventEmitter {
           token = await inbox.next(deadline, waitingFor, signal);
         } catch (error) {
           // `busy p...` and then nothing: it was our command the module discarded. Send it again.
-          if (busySeen && error instanceof TimeoutError && (phase === 'answer' || phase === 'prompt')) throw new BusyAnswer();
+          if (busySeen && echo === 'pending' && error instanceof TimeoutError && (phase === 'answer' || phase === 'prompt')) throw new BusyAnswer();
+          // A garbled AT+SYSMFG write ran as something that answered OK and no prompt follows.
+          if (echo === 'differs' && okBeforePrompt && error instanceof TimeoutError) throw new EchoDiffers(echoed, false, false, 0);
+          // No answer, and we never saw what the module made of our line: it may have run something else.
+          if (echo !== 'ok' && error instanceof TimeoutError) this.#suspectEvents++;
           if (phase === 'prompt' && data) {
             // The prompt may just have been lost: the module could be in data mode waiting for us.
             this.#dataOwed = data.length;
@@ -305,7 +403,15 @@ export class AtSession extends EventEmitter {
         }
 
         if (token.kind === 'prompt') {
-          if (phase !== 'prompt' || !data) continue;
+          if (echo !== 'ok' || phase !== 'prompt' || !data) {
+            // The module waits for data of a command we did not send as such (its echo differs, or a
+            // read became a write). Give it 0xFF bytes — on flash a no-op — never the data, then send
+            // ours again. On AT+SYSMFG the bytes become a value: the caller must find and erase it.
+            const length = Math.max(promisedDataLength(echoed) ?? 0, data?.length ?? 0);
+            const filled = await this.#fillDataMode(length, inbox);
+            this.#dataOwed = 0;
+            throw new EchoDiffers(echoed, !okBeforePrompt && filled.answer !== undefined, okBeforePrompt, filled.bytes);
+          }
           phase = 'data';
           this.#dataOwed = data.length;
           await this.#write(data);
@@ -314,20 +420,35 @@ export class AtSession extends EventEmitter {
           continue;
         }
         if (token.kind === 'payload') {
+          if (echo === 'pending') echo = 'differs';
           payload = { bytes: token.bytes, header: token.header };
           continue;
         }
 
         const line = token.text;
-        if (line === command) continue; // echo: tolerated anywhere
+        if (line === command) {
+          if (echo === 'pending') echo = 'ok';
+          continue;
+        }
         if (line === 'OK' || line === 'SEND OK') {
-          if (phase === 'prompt') continue; // AT+SYSMFG prompts with OK, blank line, `>`
+          if (phase === 'prompt') {
+            // AT+SYSMFG prompts with OK, blank line, `>`. After a garbled echo the `>` may never come.
+            okBeforePrompt = true;
+            if (echo !== 'ok') deadline = Math.min(deadline, performance.now() + PROMPT_GRACE_MS + this.wireTimeMs(8));
+            continue;
+          }
           this.#dataOwed = 0;
+          if (echo !== 'ok') {
+            // It ran something: harmless only if both what we sent and what it echoed only read.
+            throw new EchoDiffers(echoed, echo === 'differs' && isReadOnlyCommand(command) && isReadOnlyCommand(echoed), false, 0);
+          }
           result = 'ok';
           return payload === undefined ? { lines } : { lines, payload: payload.bytes, payloadHeader: payload.header };
         }
         if (line === 'ERROR' || line === 'FAIL' || line === 'SEND FAIL') {
           this.#dataOwed = 0;
+          // Refused: a garbled line the module refused changed nothing; a missing echo tells us nothing.
+          if (echo !== 'ok') throw new EchoDiffers(echoed, echo === 'differs', false, 0);
           throw deviceError(name, errorCode);
         }
         const code = parseErrorCodeLine(line);
@@ -354,11 +475,17 @@ export class AtSession extends EventEmitter {
           this.#onUnsolicited(line);
           continue;
         }
+        if (echo === 'pending') {
+          // The first line of the answer is the module's echo of what it received: not our line.
+          echo = 'differs';
+          echoed = line;
+          continue;
+        }
         lines.push(line);
       }
     } catch (error) {
       result = classify(error, result);
-      if (!(error instanceof BusyAnswer) && !(error instanceof DeviceError)) this.#needsResync = true;
+      if (!(error instanceof BusyAnswer) && !(error instanceof DeviceError) && !(error instanceof EchoDiffers)) this.#needsResync = true;
       throw error;
     } finally {
       this.#inbox = undefined;
@@ -375,21 +502,45 @@ export class AtSession extends EventEmitter {
   }
 
   /**
+   * The module is in data mode for a write we did not mean: send `length` bytes of 0xFF (writing 0xFF
+   * changes nothing on NOR flash), then more in blocks until it answers (it may want more than it
+   * promised in an echo garbled on the way back), at most FLUSH_LIMIT. Bytes it did not want end up in
+   * its line buffer: the next command resynchronises first.
+   */
+  async #fillDataMode(length: number, inbox: TokenInbox): Promise<{ answer: string | undefined; bytes: number }> {
+    let sent = 0;
+    let answer: string | undefined;
+    if (length > 0) {
+      await this.#write(Buffer.alloc(length, 0xff));
+      sent = length;
+      answer = await this.#awaitResult(inbox, performance.now() + this.wireTimeMs(length) + this.#options.commandTimeoutMs);
+    }
+    while (answer === undefined && sent < FLUSH_LIMIT) {
+      await this.#write(Buffer.alloc(FLUSH_BLOCK, 0xff));
+      sent += FLUSH_BLOCK;
+      answer = await this.#awaitResult(inbox, performance.now() + this.wireTimeMs(FLUSH_BLOCK) + FLUSH_GRACE_MS);
+    }
+    this.#needsResync = true;
+    this.#logger?.warn({ port: this.transport.url, bytes: sent, answer: answer ?? 'none' }, 'module in data mode for a garbled command; filled with 0xFF');
+    return { answer, bytes: sent };
+  }
+
+  /**
    * The module went quiet after we sent the data: some bytes were probably lost on the wire, so it is
    * still in data mode waiting for them (it has no timeout). Top the write up with 0xFF — on NOR
    * flash writing 0xFF changes nothing — until it answers, then tell the caller what happened. The
    * chunk's content is unknown now: the caller must verify (or rewrite) it.
    */
   async #recoverStalledData(name: string, length: number, inbox: TokenInbox, cause: unknown): Promise<never> {
-    // Small blocks: whatever the module did not need is left in its line buffer as a garbage line.
-    const block = Buffer.alloc(Math.min(TOP_UP_BLOCK, length), 0xff);
+    // Blocks: whatever the module did not need is left in its line buffer (the next command resyncs).
+    const block = Buffer.alloc(Math.min(FLUSH_BLOCK, length), 0xff);
     let sent = 0;
     let answer: string | undefined;
     while (sent < length && answer === undefined) {
       const n = Math.min(block.length, length - sent);
       await this.#write(block.subarray(0, n));
       sent += n;
-      const deadline = performance.now() + this.wireTimeMs(n) + 250;
+      const deadline = performance.now() + this.wireTimeMs(n) + FLUSH_GRACE_MS;
       answer = await this.#awaitResult(inbox, deadline);
     }
     if (answer === undefined) {
@@ -470,7 +621,9 @@ export class AtSession extends EventEmitter {
         }
       }
       await this.#write(Buffer.from('\r\n', 'latin1'));
-      await this.#awaitResult(inbox, performance.now() + 100);
+      // OK to a bare line end: it completed a data phase we did not know of (2 bytes written as data).
+      if ((await this.#awaitResult(inbox, performance.now() + 100)) === 'OK' && this.#everSynced) this.#suspectEvents++;
+      let flushed = false;
       for (let attempt = 0; attempt < RESYNC_ATTEMPTS; attempt++) {
         if (signal?.aborted) throw new AbortedError('cancelled while resynchronising with the module', { cause: signal.reason });
         await this.#write(Buffer.from('AT\r\n', 'latin1'));
@@ -482,8 +635,16 @@ export class AtSession extends EventEmitter {
         }
         if (answer === 'OK') {
           this.#needsResync = false;
+          this.#everSynced = true;
           this.#framer.reset();
           return;
+        }
+        if (answer === undefined && !flushed) {
+          // No answer at all: the module may sit in a data phase (an earlier program or run cut off
+          // mid-write; it has no timeout) and took our AT as data. Fill it with 0xFF until it answers.
+          flushed = true;
+          const bytes = await this.#flush(inbox, signal);
+          if (bytes > 0) attempt = -1;
         }
       }
       throw new TimeoutError(
@@ -493,6 +654,30 @@ export class AtSession extends EventEmitter {
     } finally {
       this.#inbox = undefined;
     }
+  }
+
+  /**
+   * Send 0xFF in blocks until the module answers OK or ERROR (at most FLUSH_LIMIT bytes), then end the
+   * line. Returns the bytes sent, 0 when it never answered (then it is not stuck in data mode).
+   */
+  async #flush(inbox: TokenInbox, signal?: AbortSignal): Promise<number> {
+    let sent = 0;
+    while (sent < FLUSH_LIMIT) {
+      if (signal?.aborted) throw new AbortedError('cancelled while freeing the module from data mode', { cause: signal.reason });
+      await this.#write(Buffer.alloc(FLUSH_BLOCK, 0xff));
+      sent += FLUSH_BLOCK;
+      const answer = await this.#awaitResult(inbox, performance.now() + this.wireTimeMs(FLUSH_BLOCK) + FLUSH_GRACE_MS);
+      if (answer === 'OK' || answer === 'ERROR') {
+        this.#flushedBytes += sent;
+        this.#suspectEvents++;
+        this.#logger?.warn({ port: this.transport.url, bytes: sent, answer }, 'module was stuck in data mode; freed it with 0xFF');
+        this.emit('flushed', { bytes: sent, answer });
+        await this.#write(Buffer.from('\r\n', 'latin1'));
+        await this.#awaitResult(inbox, performance.now() + 100);
+        return sent;
+      }
+    }
+    return 0;
   }
 
   /** Hand bytes to the transport; a port stalled by flow control must not hold us forever either. */

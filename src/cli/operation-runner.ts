@@ -1,5 +1,5 @@
 import { AtPkiError } from '../errors.js';
-import { changesSent, markUnchangedIfNothingSent } from '../flash/changes-sent.js';
+import { changesSent, describeQueryOnlyState, FLUSH_CONSEQUENCE, markStateIfUnnamed } from '../flash/changes-sent.js';
 import type { EventSink } from '../flash/events.js';
 import { formatVersion } from '../flash/firmware.js';
 import { withFastBaud } from '../flash/fast-baud.js';
@@ -48,11 +48,24 @@ export async function runOperation<T>(
       level: 'info',
       message: `connected to ${module.url}: ESP-AT ${formatVersion(module.firmware.atVersion)}`,
     });
+    if (module.session.flushedBytes > 0) {
+      reporter.event({
+        type: 'log',
+        level: 'warn',
+        message: `the module was stuck in data mode (a write cut off earlier); sent ${module.session.flushedBytes} bytes of 0xFF to free it: ${FLUSH_CONSEQUENCE}`,
+      });
+    }
     const context: OperationContext = { module, emit: (event) => reporter.event(event), signal: controller.signal };
     if (fastBaud === undefined) return await work(context);
     return await withFastBaud(module, fastBaud, () => work(context), { signal: controller.signal, onEvent: context.emit });
   } catch (error) {
-    if (module) markUnchangedIfNothingSent(error, module.session, changesBefore);
+    // Every failure names the module's state; operations that change flash say it themselves, the
+    // rest (connect, table read, comparison read, read-only commands) only asked questions.
+    // Garbled commands and a data-mode flush during connect count: they happened in this run.
+    if (module) markStateIfUnnamed(error, module.session, { changes: changesBefore, suspects: 0 });
+    else if (error instanceof AtPkiError && typeof error.details.deviceState !== 'string' && error.exitCode === 1) {
+      error.details.deviceState = describeQueryOnlyState(typeof error.details.flushedBytes === 'number' ? error.details.flushedBytes : 0, false);
+    }
     if (error instanceof AtPkiError && typeof error.details.deviceState === 'string') {
       error.message = `${error.message} [module ${error.details.deviceState}]`;
     }

@@ -42,6 +42,7 @@ import { registerProvision } from './commands/provision.js';
 import { registerRead } from './commands/read.js';
 import { registerStatus } from './commands/status.js';
 import { registerUpdate } from './commands/update.js';
+import { registerVerify } from './commands/verify.js';
 import { registerWrite } from './commands/write.js';
 import type { CliIo } from './io.js';
 import { EXIT_CODES_HELP, PROGRAM_NAME } from './output.js';
@@ -52,6 +53,7 @@ type RegisterCommand = (program: Command, io: CliIo) => void;
 /** In the order `--help` lists them. */
 const COMMANDS: readonly RegisterCommand[] = [
   registerUpdate,
+  registerVerify,
   registerPartitions,
   registerRead,
   registerWrite,

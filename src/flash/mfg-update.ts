@@ -1,4 +1,4 @@
-import { AtPkiError, DeviceError, InputError, VerifyError } from '../errors.js';
+import { AtPkiError, DeviceError, EchoMismatchError, InputError, VerifyError } from '../errors.js';
 import { ignoreEvents, type EventSink } from './events.js';
 import type { EspAtModule } from './module.js';
 import { checkMfgName, checkMfgValueLength, eraseEntry, listKeys, MFG_TYPES, readValue, writeBytes } from './sysmfg.js';
@@ -25,6 +25,8 @@ export interface MfgUpdateReport {
   removed: string[];
   unchanged: boolean;
   bytesWritten: number;
+  /** What garbled commands left that could not be undone, and what was cleaned up after them. */
+  warnings: string[];
   verified: true;
   durationMs: number;
 }
@@ -63,24 +65,70 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
   values.forEach((value, i) => checkMfgValueLength(value.length, `${keys[i]} (${value.length} bytes)`));
   const total = values.reduce((sum, v) => sum + v.length, 0);
   const session = module.session;
-
-  const existing = await listKeys(session, namespace, { signal }).catch((error: unknown) => {
-    // A namespace that does not exist yet answers ERROR: it simply has no keys.
-    if (error instanceof DeviceError) return [];
-    throw error;
-  });
-  const present = new Set(existing.map((entry) => entry.key));
-
-  const report: MfgUpdateReport['keys'] = [];
+  const warnings: string[] = [];
+  let report: MfgUpdateReport['keys'] = [];
   let bytesWritten = 0;
-  let compared = 0;
   const touched: string[] = [];
   const removed: string[] = [];
-  try {
+  const everWritten = new Set<string>();
+
+  /**
+   * A write whose echo differed was filled with 0xFF: that value now sits under whatever name the
+   * module received. If that is not one of ours, erase it; ours are compared again in the next pass.
+   */
+  const cleanUpAfterGarbledWrite = async (error: EchoMismatchError): Promise<void> => {
+    const echoed = typeof error.details.echoedCommand === 'string' ? error.details.echoedCommand : undefined;
+    const match = echoed ? /^AT\+SYSMFG=2,"((?:[^"\\]|\\.)*)","((?:[^"\\]|\\.)*)",/.exec(echoed) : null;
+    const [ns, key] = match ? [match[1]!, match[2]!] : [undefined, undefined];
+    if (ns === namespace && key !== undefined && keys.includes(key)) return;
+    let nameable = ns !== undefined && key !== undefined;
+    try {
+      if (nameable) {
+        checkMfgName(ns!, 'namespace');
+        checkMfgName(key!, 'key');
+      }
+    } catch {
+      nameable = false;
+    }
+    if (!nameable) {
+      warnings.push(`a garbled write command was filled with ${String(error.details.filledBytes)} bytes of 0xFF under a key whose name could not be read back; check the namespaces with 'at-pki mfg list'`);
+      return;
+    }
+    touched.push(`${ns}/${key}`);
+    try {
+      await eraseEntry(session, ns!, key!, { signal });
+      warnings.push(`a garbled write command stored 0xFF bytes under ${ns}/${key}; that key was erased (if it held a value before, that value is gone)`);
+    } catch (eraseError) {
+      if (!(eraseError instanceof DeviceError) || eraseError instanceof EchoMismatchError) throw eraseError;
+      // Not there: the echo was garbled on its way back and the module wrote our own key.
+    }
+  };
+  const writeValue = async (key: string, value: Buffer): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeBytes(session, namespace, key, MFG_TYPES.binary, value, { signal });
+        return;
+      } catch (error) {
+        if (!(error instanceof EchoMismatchError) || attempt >= 3) throw error;
+        await cleanUpAfterGarbledWrite(error);
+      }
+    }
+  };
+
+  const runPass = async (force: boolean): Promise<void> => {
+    report = [];
+    const existing = await listKeys(session, namespace, { signal }).catch((error: unknown) => {
+      // A namespace that does not exist yet answers ERROR: it simply has no keys.
+      if (error instanceof DeviceError) return [];
+      throw error;
+    });
+    const present = new Set(existing.map((entry) => entry.key));
+
+    let compared = 0;
     for (const [i, key] of keys.entries()) {
       const value = Buffer.from(values[i]!);
       let same = false;
-      if (!options.force && present.has(key)) {
+      if (!force && present.has(key)) {
         const current = await readValue(session, namespace, key, { signal });
         same = current.type === MFG_TYPES.binary && current.bytes !== undefined && current.bytes.equals(value);
         compared += value.length;
@@ -88,21 +136,24 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
       }
       if (!same) {
         touched.push(key);
-        await writeBytes(session, namespace, key, MFG_TYPES.binary, value, { signal });
+        await writeValue(key, value);
         bytesWritten += value.length;
         emit({ type: 'progress', phase: 'write', done: bytesWritten, total, unit: 'bytes' });
       }
-      report.push({ key, length: value.length, written: !same });
+      if (!same) everWritten.add(key);
+      report.push({ key, length: value.length, written: everWritten.has(key) });
     }
 
-    const staleIn = (entries: readonly { key: string }[]): string[] =>
-      entries
-        .map((entry) => entry.key)
-        .filter((key) => MULTI_KEY_NAMESPACES.has(namespace) && key.startsWith(`${namespace}.`) && !keys.includes(key) && /^\d+$/.test(key.slice(namespace.length + 1)));
+    const staleIn = (entries: readonly { key: string }[]): string[] => staleKeys(namespace, keys, entries);
     const eraseStale = async (stale: readonly string[]): Promise<void> => {
       for (const key of stale) {
         touched.push(key);
-        await eraseEntry(session, namespace, key, { signal });
+        try {
+          await eraseEntry(session, namespace, key, { signal });
+        } catch (error) {
+          // Gone already (erased after a garbled write named it): the final listing checks it anyway.
+          if (!(error instanceof DeviceError) || error instanceof EchoMismatchError) throw error;
+        }
         removed.push(key);
         emit({ type: 'log', level: 'info', message: `erased stale key ${namespace}/${key}` });
       }
@@ -138,6 +189,29 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
         { details: { namespace, missing, stale } },
       );
     }
+  };
+
+  /** One pass; false when it failed after a garbled command (which may have caused the failure: a read turned erase). */
+  const attemptPass = async (force: boolean): Promise<{ clean: boolean }> => {
+    const before = session.suspectEvents;
+    try {
+      await runPass(force);
+    } catch (error) {
+      if ((error instanceof DeviceError || error instanceof VerifyError) && session.suspectEvents !== before) return { clean: false };
+      throw error;
+    }
+    return { clean: session.suspectEvents === before };
+  };
+
+  try {
+    let outcome = await attemptPass(options.force ?? false);
+    // A command came back garbled on the way (it may have written or erased another key of ours): go
+    // over the whole set again, comparing every key, until a pass runs clean.
+    for (let pass = 0; !outcome.clean; pass++) {
+      if (pass === 3) throw new VerifyError(`verification failed: ${namespace} could not be checked without garbled commands (the line is too noisy)`, { details: { namespace } });
+      emit({ type: 'log', level: 'warn', message: `a command to ${namespace} was garbled on the line; checking every key again` });
+      outcome = await attemptPass(false);
+    }
   } catch (error) {
     if (error instanceof AtPkiError) {
       error.details.deviceState =
@@ -151,9 +225,17 @@ export async function updateMfgNamespace(module: EspAtModule, namespace: string,
     namespace,
     keys: report,
     removed,
-    unchanged: bytesWritten === 0 && removed.length === 0,
+    unchanged: bytesWritten === 0 && removed.length === 0 && touched.length === 0,
     bytesWritten,
+    warnings,
     verified: true,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** Keys `<ns>.<i>` of a multi-key namespace listed in `entries` that are not part of the set `keys`. */
+export function staleKeys(namespace: string, keys: readonly string[], entries: readonly { key: string }[]): string[] {
+  return entries
+    .map((entry) => entry.key)
+    .filter((key) => MULTI_KEY_NAMESPACES.has(namespace) && key.startsWith(`${namespace}.`) && !keys.includes(key) && /^\d+$/.test(key.slice(namespace.length + 1)));
 }

@@ -1,7 +1,8 @@
 import { AtSession, type SessionLogger } from '../at/session.js';
-import { DeviceError, InputError, ProtocolError } from '../errors.js';
+import { AtPkiError, DeviceError, InputError, ProtocolError } from '../errors.js';
 import { openTransport } from '../transport/open.js';
 import type { Transport } from '../transport/transport.js';
+import { describeQueryOnlyState } from './changes-sent.js';
 import { parseFirmwareInfo, type FirmwareInfo } from './firmware.js';
 import type { Partition } from './partition-table.js';
 import { queryPartitions } from './sysflash.js';
@@ -39,11 +40,14 @@ export class EspAtModule {
   static async connect(url: string, options: ConnectOptions = {}): Promise<EspAtModule> {
     const timeoutMs = options.timeoutMs ?? 3000;
     const transport = await openTransport(url, { baudRate: options.baudRate, timeoutMs, signal: options.signal });
+    let session: AtSession | undefined;
     try {
-      const session = await AtSession.connect(transport, { commandTimeoutMs: timeoutMs, logger: options.logger, signal: options.signal });
+      session = await AtSession.connect(transport, { commandTimeoutMs: timeoutMs, logger: options.logger, signal: options.signal });
       const gmr = await session.command('AT+GMR', { signal: options.signal });
       return new EspAtModule(transport, session, parseFirmwareInfo(gmr.lines));
     } catch (error) {
+      if (session && error instanceof AtPkiError && session.flushedBytes > 0) error.details.flushedBytes = session.flushedBytes;
+      session?.dispose();
       await transport.close().catch(() => {});
       throw error;
     }
@@ -100,6 +104,15 @@ export class EspAtModule {
     });
   }
 
+  /**
+   * What a failure that did not say so itself left on the module: nothing but queries were sent, unless
+   * the module had to be freed from a data phase, or a command came back garbled (it may have run as
+   * another command) since `suspectBaseline` (the session's suspect count when the operation began).
+   */
+  untouchedState(suspectBaseline = 0): string {
+    return describeQueryOnlyState(this.session.flushedBytes, this.session.suspectEvents > suspectBaseline);
+  }
+
   async close(): Promise<void> {
     this.session.dispose();
     await this.transport.close();
@@ -134,4 +147,5 @@ async function stablePartitionTable(module: EspAtModule, options: { signal?: Abo
     details: { command: 'AT+SYSFLASH?' },
   });
 }
+
 

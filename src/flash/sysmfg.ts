@@ -3,6 +3,7 @@ import type { PayloadMatcher } from '../at/framer.js';
 import { quoteAnswerLine, quoteAtString } from '../at/syntax.js';
 import { InputError, ProtocolError } from '../errors.js';
 import { noteChangeSent } from './changes-sent.js';
+import { retryOnLineFault } from './sysflash.js';
 
 /**
  * The AT+SYSMFG commands of ESP-AT ≥ 3.1 (protocol §3): key-value pairs in the `mfg_nvs` partition.
@@ -80,7 +81,7 @@ export async function listNamespaces(session: AtSession, options: Options = {}):
 /** The keys of a namespace with their types. An unknown namespace answers ERROR on the module. */
 export async function listKeys(session: AtSession, namespace: string, options: Options = {}): Promise<MfgEntry[]> {
   checkMfgName(namespace, 'namespace');
-  const answer = await session.command(`AT+SYSMFG=1,${quoteAtString(namespace)}`, options);
+  const answer = await retryOnLineFault(options, () => session.command(`AT+SYSMFG=1,${quoteAtString(namespace)}`, options));
   return answer.lines.map((line) => {
     const match = /^\+SYSMFG:"((?:[^"\\]|\\.)*)","((?:[^"\\]|\\.)*)",(\d+)$/.exec(line);
     if (!match) throw new ProtocolError(`unexpected line in the AT+SYSMFG key list: ${quoteAnswerLine(line)}`);
@@ -101,11 +102,14 @@ const valuePayload: PayloadMatcher = {
 export async function readValue(session: AtSession, namespace: string, key: string, options: Options = {}): Promise<MfgValue> {
   checkMfgName(namespace, 'namespace');
   checkMfgName(key, 'key');
-  const answer = await session.command(`AT+SYSMFG=1,${quoteAtString(namespace)},${quoteAtString(key)}`, {
-    ...options,
-    payload: valuePayload,
-    responseBytes: MFG_MAX_VALUE_LENGTH,
-  });
+  // Reads are idempotent: a garbled line end or answer costs a retry (see retryOnLineFault).
+  const answer = await retryOnLineFault(options, () =>
+    session.command(`AT+SYSMFG=1,${quoteAtString(namespace)},${quoteAtString(key)}`, {
+      ...options,
+      payload: valuePayload,
+      responseBytes: MFG_MAX_VALUE_LENGTH,
+    }),
+  );
   if (answer.payload) {
     const type = /,([78]),\d+,$/.exec(answer.payloadHeader ?? '');
     return { namespace, key, type: type ? Number(type[1]) : MFG_TYPES.binary, bytes: answer.payload };
@@ -123,11 +127,14 @@ export async function writeBytes(session: AtSession, namespace: string, key: str
   checkMfgValueLength(bytes.length, `the value of ${namespace}/${key}`);
   if (type === MFG_TYPES.string && bytes.includes(0)) throw new InputError(`a string value cannot contain NUL bytes (${namespace}/${key}); store it as binary`);
   noteChangeSent(session, options.signal);
-  await session.command(`AT+SYSMFG=2,${quoteAtString(namespace)},${quoteAtString(key)},${type},${bytes.length}`, {
-    ...options,
-    data: bytes,
-    workTimeMs: 500,
-  });
+  // Writing the same value again is idempotent.
+  await retryOnLineFault(options, () =>
+    session.command(`AT+SYSMFG=2,${quoteAtString(namespace)},${quoteAtString(key)},${type},${bytes.length}`, {
+      ...options,
+      data: bytes,
+      workTimeMs: 500,
+    }),
+  );
 }
 
 /** Write a numeric value (types 1–6), range-checked here (the firmware silently truncates u8/u16). */

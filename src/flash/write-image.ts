@@ -28,6 +28,12 @@ export interface WriteImageOptions {
   eraseAfter?: { offset: number; length: number };
   /** Bytes per write command (a multiple of 4, at most 4096, the firmware's limit). @default 4096 */
   chunkSize?: number;
+  /**
+   * The caller re-checks the whole partition when a command of this run came back garbled (it may
+   * have run as another command, e.g. an erase elsewhere): update does, knowing the whole partition's
+   * content. Otherwise such a run fails after its read-back: the range is right, the rest unproven.
+   */
+  callerRechecksGarbled?: boolean;
 }
 
 export interface WriteReport {
@@ -84,6 +90,16 @@ export async function writeImage(
   let bytesWritten = 0;
   let bytesVerified = 0;
   let recoveries = 0;
+  const suspectAtStart = session.suspectEvents;
+  /** A command of this run came back garbled: unless the caller re-checks, the range is all we can vouch for. */
+  const failIfGarbled = (): void => {
+    if (!options.callerRechecksGarbled && session.suspectEvents !== suspectAtStart) {
+      throw new DeviceError(
+        `a command came back garbled on the line and may have run as another command: the ${length} bytes at offset ${offset} of ${partition.label} were read back and match, but the rest of the partition is not proven`,
+        { details: { partition: partition.label, garbled: true } },
+      );
+    }
+  };
 
   try {
     let plan: WritePlan | undefined;
@@ -123,6 +139,7 @@ export async function writeImage(
     }
     if (plan.actions.length === 0) {
       emit({ type: 'log', level: 'info', message: `${partition.label} already holds these ${length} bytes; nothing written` });
+      failIfGarbled();
       return { partition: partition.label, offset, length, unchanged: true, erasedSectors: 0, bytesWritten: 0, bytesRead, bytesVerified: 0, recoveries, verified: true };
     }
 
@@ -238,6 +255,18 @@ export async function writeImage(
         if (mismatch < 0) emit({ type: 'log', level: 'warn', message: `the read-back of ${partition.label} came back garbled; a second read matched` });
       }
       if (mismatch >= 0) {
+        // Read twice, wrong twice: the data was garbled on its way in. Sectors wholly inside the range
+        // (their whole content is known) are erased and written once more, then read back again.
+        const wholly = mismatchedSectors(readBack, expected, range.offset).filter((sector) => sector >= offset && sector + SECTOR_SIZE <= offset + length);
+        for (const sector of wholly) {
+          emit({ type: 'log', level: 'warn', message: `sector 0x${sector.toString(16)} of ${partition.label} read back wrong twice; erasing and writing it again` });
+          recoveries++;
+          await rewriteSector(sector);
+          await readSectorAgain(readBack, range, sector);
+        }
+        mismatch = firstDifference(readBack, expected);
+      }
+      if (mismatch >= 0) {
         throw new VerifyError(
           `verification failed: ${partition.label} differs from what was written at offset ${range.offset + mismatch} ` +
             `(read 0x${readBack[mismatch]!.toString(16).padStart(2, '0')}, expected 0x${expected[mismatch]!.toString(16).padStart(2, '0')})`,
@@ -245,8 +274,13 @@ export async function writeImage(
         );
       }
     }
+    failIfGarbled();
     return { partition: partition.label, offset, length, unchanged: false, erasedSectors: erased, bytesWritten, bytesRead, bytesVerified, recoveries, verified: true };
   } catch (error) {
+    if (error instanceof AtPkiError && error.details.garbled === true) {
+      error.details.deviceState = `state unknown: the range was written and verified; a garbled command may have changed other sectors of ${partition.label} — check them with 'at-pki read'`;
+      throw error;
+    }
     if (error instanceof AtPkiError) error.details.deviceState = touched.describe();
     throw error;
   }

@@ -12,6 +12,7 @@ import type { EspAtModule } from '../flash/module.js';
 import { checkRange } from '../flash/range-checks.js';
 import { readRange } from '../flash/read-range.js';
 import { updateCredentials } from '../flash/update-credentials.js';
+import { verifyCredentials } from '../flash/verify-credentials.js';
 import type { JobSpec } from './api-types.js';
 import type { Credentials } from './bin-input.js';
 
@@ -56,22 +57,9 @@ export async function performJob(module: EspAtModule, spec: JobSpec, credentials
     }
 
     case 'verify': {
-      const expected = needCredentials(credentials).bin;
-      const partition = await module.partition(spec.partition!, { signal });
-      if (expected.length > partition.size) {
-        return { partition: partition.label, length: expected.length, match: false, reason: `the bin (${expected.length} bytes) is larger than the partition (${partition.size} bytes)`, binSha256: spec.bin!.sha256 };
-      }
-      checkRange(partition, 0, expected.length, 'verify');
-      emit({ type: 'progress', phase: 'verify', done: 0, total: expected.length, unit: 'bytes' });
-      const actual = await readRange(module.session, partition, 0, expected.length, {
-        signal,
-        onProgress: (done) => emit({ type: 'progress', phase: 'verify', done, total: expected.length, unit: 'bytes' }),
-      });
-      const differs = firstDifference(actual, expected);
-      actual.fill(0);
-      const result: Record<string, unknown> = { partition: partition.label, length: expected.length, match: differs < 0, binSha256: spec.bin!.sha256 };
-      if (differs >= 0) result.firstDifference = differs;
-      return result;
+      // The same check as 'at-pki verify': the whole partition (bin, then 0xFF) or the namespace's keys.
+      const report = await verifyCredentials(module, spec.partition!, needCredentials(credentials), { signal, onEvent: emit });
+      return { partition: report.target, length: spec.bin!.bytes, ...report, binSha256: spec.bin!.sha256 };
     }
   }
 }

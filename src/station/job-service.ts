@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import { AbortedError, AtPkiError, PortError, TimeoutError } from '../errors.js';
-import { changesSent, markUnchangedIfNothingSent } from '../flash/changes-sent.js';
+import { markStateIfUnnamed, sessionBaseline } from '../flash/changes-sent.js';
 import type { OperationEvent } from '../flash/events.js';
 import { delay } from '../transport/abortable.js';
 import type { ApiErrorBody, JobState, JobView, PortStatus } from './api-types.js';
@@ -335,13 +335,14 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         }
         job.emit(event);
       };
-      const changesBefore = changesSent(module.session);
+      const before = sessionBaseline(module.session);
       try {
         const result = await performJob(module, spec, job.credentials, { signal: job.stop.signal, emit, maxReadBytes: this.#options.jobs.maxReadBytes });
         // Jobs with a bin carry its warnings in their result, as the CLI's update does.
         await this.#complete(job, 'succeeded', { result: spec.bin ? { ...result, warnings: job.warnings } : result });
       } catch (error) {
-        markUnchangedIfNothingSent(error, module.session, changesBefore);
+        // Every failure names the module's state: a job that changed flash says it; the rest only asked.
+        markStateIfUnnamed(error, module.session, before);
         const body = errorBody(error);
         // Stopped through job.stop (jobs.timeoutMs, shutdown): the flash layer says "cancelled while...";
         // report the reason's code (TIMEOUT) rather than a bare ABORTED.

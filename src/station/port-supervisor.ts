@@ -1,5 +1,5 @@
 /**
- * Keeps one port connected for weeks: open it, sync with the module (the AT session does AT/ATE0/
+ * Keeps one port connected for weeks: open it, sync with the module (the AT session does AT/ATE1/
  * SYSLOG at connect), ask its firmware and partition table, then watch it. When the port goes away
  * (unplug, remote close: the transport's `close` with a DisconnectedError) or the module stops
  * answering, the port is marked down and reopened with bounded exponential backoff

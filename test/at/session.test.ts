@@ -7,11 +7,12 @@ import { basicModule, ScriptedTransport } from '../support/scripted-transport.js
 const fast = { commandTimeoutMs: 300, busyBackoffMs: 5 };
 
 describe('AtSession (scripted module)', () => {
-  it('syncs with AT, turns echo off and error codes on at connect', async () => {
+  it('syncs with AT, keeps echo on (ATE1) and turns error codes on at connect', async () => {
     const t = new ScriptedTransport(basicModule());
     const session = await AtSession.connect(t, fast);
     expect(t.transcript).toContain('AT\r\n');
-    expect(t.transcript).toContain('ATE0\r\n');
+    expect(t.transcript).toContain('ATE1\r\n');
+    expect(t.transcript).not.toContain('ATE0');
     expect(t.transcript).toContain('AT+SYSLOG=1\r\n');
     expect(session.errorCodesEnabled).toBe(true);
   });
@@ -57,6 +58,7 @@ describe('AtSession (scripted module)', () => {
         if (refusals-- > 0) tr.reply('ERR CODE:0x010b0000\r\n\r\nbusy p...\r\n');
         else tr.reply('AT version:1\r\n\r\nOK\r\n');
       }),
+      (line) => line !== 'AT+GMR' || refusals <= 0, // input discarded as busy is not echoed
     );
     const session = await AtSession.connect(t, fast);
     const events: CommandEvent[] = [];
@@ -67,7 +69,7 @@ describe('AtSession (scripted module)', () => {
   });
 
   it('gives up on a module that stays busy', async () => {
-    const t = new ScriptedTransport(basicModule((_l, tr) => tr.reply('\r\nbusy p...\r\n')));
+    const t = new ScriptedTransport(basicModule((_l, tr) => tr.reply('\r\nbusy p...\r\n')), (line) => line !== 'AT+GMR');
     const session = await AtSession.connect(t, { ...fast, busyRetries: 2 });
     await expect(session.command('AT+GMR')).rejects.toThrow(/stayed busy/);
   });
@@ -127,7 +129,7 @@ describe('AtSession (scripted module)', () => {
     await expect(session.command('AT+GMR')).rejects.toThrow(/restarted/);
     const before = t.transcript.length;
     await expect(session.command('AT+GMR')).resolves.toEqual({ lines: [] });
-    expect(t.transcript.slice(before)).toMatch(/^ATE0\r\nAT\+SYSLOG=1\r\nAT\+GMR\r\n$/);
+    expect(t.transcript.slice(before)).toMatch(/^ATE1\r\nAT\+SYSLOG=1\r\nAT\+GMR\r\n$/);
   });
 
   it('reports a module reset noticed between commands', async () => {

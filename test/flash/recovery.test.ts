@@ -55,12 +55,30 @@ describe('update() under faults', () => {
     expect(events.join('\n')).toMatch(/topped up with \d+ bytes of 0xFF.*rewriting sector/);
   });
 
-  it('never reports success when a written byte was corrupted: VerifyError naming the offset and the module state', async () => {
+  it('a written byte corrupted once on the line: the sector is read twice, then erased and written again', async () => {
     let corrupted = false;
     emulator.setFaultInjector({
       filterInput(chunk) {
         if (!corrupted && chunk.length > 100 && isPayload(chunk)) {
           corrupted = true;
+          const copy = Buffer.from(chunk);
+          copy[10] = copy[10]! ^ 0x01;
+          return copy;
+        }
+        return chunk;
+      },
+    });
+    const report = await updatePartition(module, LABEL, bin);
+    expect(corrupted).toBe(true);
+    expect(report.recoveries).toBe(1);
+    expect(emulator.readPartition(LABEL).subarray(0, bin.length)).toEqual(bin);
+  });
+
+  it('never reports success when written bytes stay corrupted: VerifyError naming the offset and the module state', async () => {
+    emulator.setFaultInjector({
+      filterInput(chunk) {
+        // Every write arrives garbled, its one rewrite too.
+        if (chunk.length > 100 && isPayload(chunk)) {
           const copy = Buffer.from(chunk);
           copy[10] = copy[10]! ^ 0x01;
           return copy;

@@ -64,15 +64,26 @@ describe('updatePartition', () => {
     expect([...phases]).toEqual(['compare', 'erase', 'write', 'verify']);
   });
 
-  it('writes nothing the second time', async () => {
+  it('writes nothing the second time; at 115200 the sector after the bin is erased, not read', async () => {
     const bin = binOf(2344, 2);
     await updatePartition(module, LABEL, bin);
     device.emulator?.resetStats();
     const report = await updatePartition(module, LABEL, bin);
-    expect(report).toMatchObject({ unchanged: true, erasedSectors: 0, bytesWritten: 0 });
-    if (device.emulator) {
-      expect(device.emulator.stats.flashBytesWritten).toBe(0);
-      expect(device.emulator.stats.flashBytesErased).toBe(0);
+    expect(report).toMatchObject({ bytesWritten: 0, erasedSectors: 1, exactness: 'read 0x0–0xfff; erased 0x1000–0x1fff (cheaper than reading it at 115200 baud)' });
+    if (device.emulator) expect(device.emulator.stats.flashBytesWritten).toBe(0);
+  });
+
+  it('finds stale bytes anywhere after an identical bin (exact partition state by default)', async () => {
+    if (!device.emulator) return;
+    const bin = binOf(2344, 2);
+    for (const at of [bin.length + 256, 4096 + 1000]) {
+      await updatePartition(module, LABEL, bin);
+      device.emulator.writeRaw(LABEL, at, Buffer.alloc(32, 0x5a));
+      const report = await updatePartition(module, LABEL, bin);
+      expect(report.unchanged).toBe(false);
+      const content = await wholePartition();
+      expect(content.subarray(0, bin.length)).toEqual(bin);
+      expect(content.subarray(bin.length).every((b) => b === 0xff)).toBe(true);
     }
   });
 
@@ -107,6 +118,30 @@ describe('updatePartition', () => {
     if (device.emulator) {
       expect(device.emulator.stats.flashBytesWritten).toBe(0);
       expect(device.emulator.stats.flashBytesErased).toBe(0);
+    }
+  });
+});
+
+describe('updatePartition at 921600 baud', () => {
+  it('reads the sectors after an identical bin instead of erasing them, and changes nothing', async () => {
+    const fastDevice = testDevice({ fill: 'garbage', seed: 4, baudRate: 921600 });
+    const fastModule = await EspAtModule.connect(fastDevice.url, { baudRate: 921600 });
+    try {
+      const bin = binOf(2344, 6);
+      await updatePartition(fastModule, LABEL, bin);
+      fastDevice.emulator?.resetStats();
+      const report = await updatePartition(fastModule, LABEL, bin);
+      expect(report).toMatchObject({ unchanged: true, erasedSectors: 0, bytesWritten: 0, exactness: 'read 0x0–0xfff; read 0x1000–0x1fff (all 0xFF)' });
+      if (fastDevice.emulator) {
+        expect(fastDevice.emulator.stats.flashBytesErased + fastDevice.emulator.stats.flashBytesWritten).toBe(0);
+        fastDevice.emulator.writeRaw(LABEL, 4096 + 300, Buffer.alloc(32, 0));
+        const again = await updatePartition(fastModule, LABEL, bin);
+        expect(again).toMatchObject({ unchanged: false, erasedSectors: 1, bytesWritten: 0 });
+        expect(fastDevice.emulator.readPartition(LABEL).subarray(bin.length).every((b) => b === 0xff)).toBe(true);
+      }
+    } finally {
+      await fastModule.close();
+      fastDevice.dispose();
     }
   });
 });

@@ -158,3 +158,21 @@ describe('module restarts', () => {
     expect(again.view.state).toBe('succeeded');
   });
 });
+
+describe('a module left in data mode behind the daemon (issue 12, finding 3)', () => {
+  it('is freed with 0xFF: the port recovers and takes jobs again', async () => {
+    const a = emulatedPort('a', { fill: 'garbage', seed: 5 });
+    const t = await station([a], {}, [a]);
+    await eventually(async () => (await portState(t, 'a')).state === 'up', 'port up');
+    // Another program (or a cut line) started a write and never sent its data: the module waits.
+    a.emulator.receive(Buffer.from('AT+SYSFLASH=1,"client_ca",0,4096\r\n', 'latin1'));
+    await eventually(async () => a.emulator.state === 'raw', 'module in data mode');
+    a.emulator.receive(Buffer.alloc(100, 0x41));
+    const first = await runJob(t.client, { type: 'update', port: 'a', partition: 'client_cert', source: certItems });
+    if (first.view.state === 'failed') expect(first.view.error!.message).toMatch(/\[module /);
+    const again = first.view.state === 'succeeded' ? first : await runJob(t.client, { type: 'update', port: 'a', partition: 'client_cert', source: certItems });
+    expect(again.view.state).toBe('succeeded');
+    expect(a.emulator.state).toBe('command');
+    expect(a.emulator.readPartition('client_cert').subarray(0, certBin.length)).toEqual(certBin);
+  }, 120_000);
+});

@@ -13,7 +13,15 @@ export class ScriptedTransport extends EventEmitter implements Transport {
   isOpen = true;
   readonly written: Buffer[] = [];
 
-  constructor(private readonly respond: (bytes: Buffer, transport: ScriptedTransport) => void) {
+  /**
+   * @param echo echo each command line written (or those the predicate picks; the module does not
+   *   echo input it discards as busy) (one write starting with `AT`, ending in CR LF) before
+   *   `respond` answers, as the module does with echo on (protocol §1).
+   */
+  constructor(
+    private readonly respond: (bytes: Buffer, transport: ScriptedTransport) => void,
+    private readonly echo: boolean | ((line: string) => boolean) = true,
+  ) {
     super();
   }
 
@@ -27,6 +35,9 @@ export class ScriptedTransport extends EventEmitter implements Transport {
     if (!this.isOpen) throw new DisconnectedError('closed');
     const bytes = Buffer.from(data);
     this.written.push(bytes);
+    const text = bytes.toString('latin1');
+    const isLine = text.startsWith('AT') && text.endsWith('\r\n') && text.indexOf('\r\n') === text.length - 2;
+    if (isLine && (typeof this.echo === 'function' ? this.echo(text.slice(0, -2)) : this.echo)) this.reply(bytes);
     this.respond(bytes, this);
   }
 
@@ -51,7 +62,7 @@ export class ScriptedTransport extends EventEmitter implements Transport {
   }
 }
 
-/** A module that answers AT, ATE0 and AT+SYSLOG=1 with OK, and hands every other line to `other`. */
+/** A module that answers AT, ATE0/ATE1 and AT+SYSLOG=1 with OK, and hands every other line to `other`. */
 export function basicModule(other: (line: string, t: ScriptedTransport) => void = (_l, t) => t.reply('\r\nERROR\r\n')) {
   let pending = '';
   return (bytes: Buffer, t: ScriptedTransport): void => {
@@ -60,7 +71,7 @@ export function basicModule(other: (line: string, t: ScriptedTransport) => void 
     while ((end = pending.indexOf('\r\n')) >= 0) {
       const line = pending.slice(0, end);
       pending = pending.slice(end + 2);
-      if (line === 'AT' || line === 'ATE0' || line === 'AT+SYSLOG=1') t.reply('\r\nOK\r\n');
+      if (line === 'AT' || line === 'ATE0' || line === 'ATE1' || line === 'AT+SYSLOG=1') t.reply('\r\nOK\r\n');
       else if (line !== '') other(line, t);
     }
   };

@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { errorFromRecord, UsageError } from '../../errors.js';
 import type { BinSource, PreparedBin } from '../../flash/bin-source.js';
 import type { MfgUpdateReport } from '../../flash/mfg-update.js';
+import type { UpdateReport } from '../../flash/update.js';
 import type { CredentialsUpdate } from '../../flash/update-credentials.js';
 import type { JobSource } from '../../station/api-types.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
@@ -108,7 +109,7 @@ says what state the module was left in.`,
     const human =
       outcome.storage === 'mfg_nvs'
         ? `${describeMfgUpdate(outcome.report)} in ${seconds}`
-        : `${describeWrite(outcome.report, `the ${prepared.bin.length}-byte ${prepared.format === 'esp-secure-cert' ? 'esp_secure_cert image' : 'bin'} (${count})`)} in ${seconds}`;
+        : `${describePartitionUpdate(outcome.report, `the ${prepared.bin.length}-byte ${prepared.format === 'esp-secure-cert' ? 'esp_secure_cert image' : 'bin'} (${count})`)} in ${seconds}`;
     printResult(io, options.json, human, {
       storage: outcome.storage,
       ...outcome.report,
@@ -176,6 +177,15 @@ async function submitToDaemon(io: CliIo, options: UpdateOptions, label: string, 
   }
 }
 
+/** The write's line, then how the whole partition was proven to hold exactly the bin and 0xFF. */
+function describePartitionUpdate(report: UpdateReport, what: string): string {
+  const line =
+    report.bytesWritten === 0 && !report.unchanged
+      ? `${report.partition} already holds ${what}: nothing written, ${report.erasedSectors} sector(s) after it erased`
+      : describeWrite(report, what);
+  return `${line}; whole partition checked: ${report.exactness}`;
+}
+
 function describeMfgUpdate(report: MfgUpdateReport): string {
   const written = report.keys.filter((k) => k.written).map((k) => k.key);
   const removed = report.removed.length ? `; erased stale ${report.removed.join(', ')}` : '';
@@ -183,7 +193,7 @@ function describeMfgUpdate(report: MfgUpdateReport): string {
   return `wrote ${written.join(', ')} in mfg_nvs namespace ${report.namespace} (${report.bytesWritten} bytes)${removed}; verified by reading back`;
 }
 
-async function sourceOf(label: string, items: readonly string[], options: UpdateOptions): Promise<BinSource> {
+export async function sourceOf(label: string, items: readonly string[], options: { bin?: string; from?: string }): Promise<BinSource> {
   const given = [options.bin !== undefined, options.from !== undefined, items.length > 0].filter(Boolean).length;
   if (given > 1) throw new UsageError('give one source: --bin FILE, --from DIR, or <type> <file> pairs');
   if (options.bin !== undefined) return { kind: 'bin', path: options.bin };
