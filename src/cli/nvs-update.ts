@@ -13,7 +13,7 @@ import type { CliIo } from './io.js';
 import { validateRawDataGroups } from './nvs-generate.js';
 import { runOperation } from './operation-runner.js';
 import { printResult, printWarnings } from './output.js';
-import { describeWrite } from './write-report.js';
+import { describePartitionUpdate } from './write-report.js';
 
 export interface NvsUpdateOptions extends DeviceOptions {
   bin?: string;
@@ -53,5 +53,5 @@ export async function runNvsUpdate(io: CliIo, label: string, items: readonly str
   const restart = report.restarted
     ? '; module restarted (AT+RST, ready): it now uses the new values'
     : '. The module keeps the values it loaded at boot until it restarts: send AT+RST (or run again with --restart)';
-  printResult(io, options.json, `${describeWrite(report, what)} in ${seconds}${restart}`, { storage: 'nvs-partition', ...report });
+  printResult(io, options.json, `${describePartitionUpdate(report, what)} in ${seconds}${restart}`, { storage: 'nvs-partition', ...report });
 }

@@ -60,7 +60,8 @@ describe('found out with the module connected: refused, nothing but the connect-
   it('a PKI bin for a partition that holds no credentials (fatfs; the whole mfg_nvs on ESP-AT 3.x)', async () => {
     expectRefused(await run('update', '--port', legacy.path, 'fatfs', '--bin', 'good.bin'), /fatfs is not a credential partition .*--any-partition overrides/);
     expectOnlyLookedAt(legacy);
-    expectRefused(await run('update', '--port', v3.path, 'mfg_nvs', '--bin', 'good.bin'), /mfg_nvs is not a credential partition/);
+    // mfg_nvs as a whole takes an NVS image (update's NVS path), never a PKI bin.
+    expectRefused(await run('update', '--port', v3.path, 'mfg_nvs', '--bin', 'good.bin'), /good\.bin: not an NVS partition image but ESP-AT PKI bin .*mfg_nvs takes a whole NVS image/);
     expectOnlyLookedAt(v3);
   });
 

@@ -46,7 +46,7 @@ describe('update mfg_nvs (whole partition) on ESP-AT 3.x', () => {
 
     const run = await cli('update', '--port', pty.path, 'mfg_nvs', '--bin', 'mfg_nvs.bin', '--restart');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/wrote the 114688-byte NVS image \(6 keys\) to mfg_nvs at offset 0: .*verified by reading back 114688 bytes in [\d.]+ s; module restarted/);
+    expect(run.stdout).toMatch(/wrote the 114688-byte NVS image \(6 keys\) to mfg_nvs: \d+ sector\(s\) erased, \d+ bytes written; verified by reading back \d+ bytes; whole partition checked: .* in [\d.]+ s; module restarted/);
     expect(emulator.stats.boots).toBe(boots + 1);
     const partition = emulator.readPartition('mfg_nvs');
     expect(partition.subarray(0, image.length).equals(image)).toBe(true);

@@ -6,13 +6,12 @@ import { Option, type Command } from 'commander';
 import { errorFromRecord, UsageError } from '../../errors.js';
 import type { BinSource, PreparedBin } from '../../flash/bin-source.js';
 import type { MfgUpdateReport } from '../../flash/mfg-update.js';
-import type { UpdateReport } from '../../flash/update.js';
 import type { CredentialsUpdate } from '../../flash/update-credentials.js';
 import type { JobSource } from '../../station/api-types.js';
 import { addDeviceOptions, type DeviceOptions } from '../device-options.js';
 import type { CliIo } from '../io.js';
 import { addExamples, printResult } from '../output.js';
-import { describeWrite } from '../write-report.js';
+import { describePartitionUpdate } from '../write-report.js';
 
 interface UpdateOptions extends DeviceOptions {
   bin?: string;
@@ -175,15 +174,6 @@ async function submitToDaemon(io: CliIo, options: UpdateOptions, label: string, 
     reporter.stop();
     process.off('SIGINT', onSignal);
   }
-}
-
-/** The write's line, then how the whole partition was proven to hold exactly the bin and 0xFF. */
-function describePartitionUpdate(report: UpdateReport, what: string): string {
-  const line =
-    report.bytesWritten === 0 && !report.unchanged
-      ? `${report.partition} already holds ${what}: nothing written, ${report.erasedSectors} sector(s) after it erased`
-      : describeWrite(report, what);
-  return `${line}; whole partition checked: ${report.exactness}`;
 }
 
 function describeMfgUpdate(report: MfgUpdateReport): string {
