@@ -10,6 +10,8 @@ export interface OpenLedgerOptions {
   now?: () => Date;
   /** PostgreSQL: the password, read by the caller from an environment variable or a file (never from the URL on a command line). */
   password?: string;
+  /** PostgreSQL: `--ledger-password-file FILE`; without it (and without `password`) AT_PKI_LEDGER_PASSWORD, then PGPASSWORD. */
+  passwordFile?: string;
 }
 
 export function isPostgresSpec(spec: string): boolean {
@@ -19,7 +21,9 @@ export function isPostgresSpec(spec: string): boolean {
 export async function openLedger(spec: string, options: OpenLedgerOptions = {}): Promise<Ledger> {
   if (spec.trim() === '') throw new InputError('--ledger needs a file path or a postgres:// URL');
   if (isPostgresSpec(spec)) {
-    throw new InputError('PostgreSQL ledgers (postgres://…) are not built yet in this version; use an SQLite file path', { details: { ledger: 'postgres' } });
+    const [{ PostgresLedger }, { ledgerPassword }] = await Promise.all([import('./postgres-ledger.js'), import('./postgres-url.js')]);
+    const password = options.password ?? ledgerPassword(options.passwordFile === undefined ? {} : { passwordFile: options.passwordFile });
+    return PostgresLedger.open(spec, { ...(password === undefined ? {} : { password }), ...(options.now ? { now: options.now } : {}) });
   }
   const { SqliteLedger } = await import('./sqlite-ledger.js');
   return SqliteLedger.open(spec, { now: options.now });
