@@ -9,6 +9,7 @@ import { CHIP_NAMES, findPreset, isChipName } from './firmware-presets.js';
 import { MFG_CONTENTS, type MfgContent } from './mfg-defaults.js';
 import { parseFaultSpec } from './faults/fault-options.js';
 import { parseTiming } from './mock-url.js';
+import { parseMac } from './unit-identity.js';
 
 export const USAGE = `Usage: npm run mock-device -- [options] (--pty | --tcp [PORT])
 
@@ -27,6 +28,9 @@ Options:
   --state FILE     load the flash image from FILE and keep it saved there
   --faults SPEC    inject faults, e.g. drop:0.001,busy:0.01,reset~SYSFLASH=1@2 (README "Faults")
   --fault-seed N   seed of the fault streams (default 1)
+  --mac MAC        the unit's factory eFuse MAC (default: derived from --name)
+  --station-mac MAC what AT+CIPSTAMAC? answers (default: the eFuse MAC)
+  --name NAME      the unit's name, from which its default MAC is derived (default: the chip)
   --pty            serve on a pseudo-terminal; prints its path as the first line
   --tcp [PORT]     serve on 127.0.0.1:PORT (default: a free port); prints tcp://127.0.0.1:PORT
   -h, --help       show this help
@@ -65,6 +69,9 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         state: { type: 'string' },
         faults: { type: 'string' },
         'fault-seed': { type: 'string' },
+        mac: { type: 'string' },
+        'station-mac': { type: 'string' },
+        name: { type: 'string' },
         pty: { type: 'boolean' },
         tcp: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -136,6 +143,12 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
     if (!Number.isInteger(seed) || seed < 0) return { kind: 'error', message: '--fault-seed must be a non-negative integer' };
     emulator.faults = { ...emulator.faults, seed };
   }
+  for (const [option, value] of [['--mac', values.mac], ['--station-mac', values['station-mac']]] as const) {
+    if (value !== undefined && !parseMac(value)) return { kind: 'error', message: `${option} must be a MAC address like aa:bb:cc:dd:ee:ff` };
+  }
+  if (values.mac !== undefined) emulator.mac = values.mac;
+  if (values['station-mac'] !== undefined) emulator.stationMac = values['station-mac'];
+  if (values.name !== undefined) emulator.name = values.name;
   const command: CliCommand = { kind: 'serve', mode: values.pty ? 'pty' : 'tcp', tcpPort, emulator };
   if (values.state !== undefined) command.statePath = values.state;
   return command;

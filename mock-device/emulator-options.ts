@@ -25,6 +25,12 @@ export interface FlashTimingOptions {
 export type StartupMode = 'boot' | 'running' | 'off';
 
 export interface EspAtEmulatorOptions {
+  /** The unit's factory (eFuse) MAC, `aa:bb:cc:dd:ee:ff`. Default: derived from `name`. */
+  mac?: string;
+  /** What AT+CIPSTAMAC? answers at first (user-settable). Default: the eFuse MAC. */
+  stationMac?: string;
+  /** The unit's name, from which its default MAC is derived. Default: the chip name. */
+  name?: string;
   /** Chip preset. Default `esp32`. */
   chip?: ChipName;
   /**

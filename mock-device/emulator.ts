@@ -54,6 +54,7 @@ import {
 } from './result-codes.js';
 import { UartRx } from './uart-rx.js';
 import { UartTx } from './uart-tx.js';
+import { unitIdentityFromOptions, type UnitIdentity } from './unit-identity.js';
 
 /**
  * Receiver state:
@@ -131,6 +132,7 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
   /** AT+SYSLOG flag. RAM only: off after every boot. */
   syslog = false;
   readonly stats: EmulatorStats = newStats();
+  readonly identity: UnitIdentity;
 
   private readonly commands: Map<string, CommandDefinition>;
   private readonly bootUart: UartConfig;
@@ -158,6 +160,7 @@ export class EspAtEmulator extends EventEmitter<EmulatorEvents> implements Devic
     super();
     this.preset = withExtraPartitions(findPreset(options.chip ?? 'esp32', options.firmware), options.extraPartitions ?? []);
     this.flash = new NorFlash(tableExtent(this.preset.partitions), options.fill ?? 'ff', options.seed ?? 1);
+    this.identity = unitIdentityFromOptions(this.preset.chip, options);
     if (options.flashImage) this.flash.load(options.flashImage);
     else if (this.preset.mfgNvs) this.resetMfg(options.mfg ?? 'default');
     this.commands = buildCommandTable([...commandFamiliesFor(this.preset), ...(options.extraCommands ?? [])]);

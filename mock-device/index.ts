@@ -37,6 +37,7 @@ export type { MfgContent, MfgSeedEntry } from './mfg-defaults.js';
 export type { CommandFault, FaultInjector, ResetFault } from './fault-injection.js';
 export * from './faults/index.js';
 export { CHIP_NAMES, FIRMWARE_PRESETS, findPreset, isChipName } from './firmware-presets.js';
+export { formatMac, macForName, parseMac, UnitIdentity } from './unit-identity.js';
 export type { ChipName, FirmwarePreset } from './firmware-presets.js';
 export * from './partition-tables.js';
 export { FlashInterrupted, NorFlash, PAGE_SIZE, SECTOR_SIZE } from './nor-flash.js';

@@ -1,5 +1,5 @@
 /**
- * `mock://<chip>[?options]` URLs, e.g. `mock://esp32c3?fw=2.4.0.0&fill=garbage&seed=7&timing=line,flash&id=unit1`.
+ * `mock://<chip>[?options]` URLs, e.g. `mock://esp32c3?fw=2.4.0.0&fill=garbage&seed=7&timing=line,flash&id=unit1&mac=7c:df:a1:00:00:01`.
  * Every option is documented in mock-device/README.md. Unknown options are rejected so a typo
  * does not silently give a different device.
  */
@@ -9,6 +9,7 @@ import { parseFaultSpec } from './faults/fault-options.js';
 import { FLASH_FILLS, type FlashFill } from './flash-fill.js';
 import { CHIP_NAMES, findPreset, isChipName, type ChipName } from './firmware-presets.js';
 import { MFG_CONTENTS, type MfgContent } from './mfg-defaults.js';
+import { parseMac } from './unit-identity.js';
 
 export interface MockUrlOptions {
   chip: ChipName;
@@ -22,7 +23,7 @@ export interface MockUrlOptions {
   boot: boolean;
 }
 
-const KNOWN = new Set(['fw', 'fill', 'seed', 'timing', 'id', 'state', 'boot', 'baud', 'bootms', 'erasems', 'pagems', 'mfg', 'part', 'faults', 'faultseed']);
+const KNOWN = new Set(['fw', 'fill', 'seed', 'timing', 'id', 'state', 'boot', 'baud', 'bootms', 'erasems', 'pagems', 'mfg', 'part', 'faults', 'faultseed', 'mac', 'stamac']);
 
 function bad(url: URL | string, message: string): MockDeviceError {
   return new MockDeviceError('PORT_UNAVAILABLE', `${String(url)}: ${message}`);
@@ -116,11 +117,19 @@ export function parseMockUrl(input: URL | string): MockUrlOptions {
           throw bad(url, (error as Error).message);
         }
         break;
+      case 'mac':
+      case 'stamac':
+        if (!parseMac(value)) throw bad(url, `${rawKey} must be a MAC address like aa:bb:cc:dd:ee:ff, got "${value}"`);
+        if (key === 'mac') emulator.mac = value;
+        else emulator.stationMac = value;
+        break;
       case 'faultseed':
         emulator.faults = { ...emulator.faults, seed: Math.trunc(number(url, rawKey, value, 0)) };
         break;
     }
   }
+  // A unit's default MAC comes from its name: the registry id, or the chip.
+  if (result.id !== undefined) emulator.name = result.id;
   // eraseMs/pageMs only tune flash timing; timing=flash switches it on.
   if (emulator.flashTiming) emulator.flashTiming = flashFigures;
   return result;

@@ -9,6 +9,7 @@ import type { FirmwarePreset } from '../firmware-presets.js';
 import type { MfgStore } from '../mfg-store.js';
 import type { NorFlash } from '../nor-flash.js';
 import type { PartitionInfo } from '../partition-tables.js';
+import type { UnitIdentity } from '../unit-identity.js';
 
 export type CommandResult = 'OK' | 'ERROR';
 
@@ -63,6 +64,8 @@ export interface DeviceModel {
   syslog: boolean;
   readonly uartConfig: UartConfig;
   readonly stats: EmulatorStats;
+  /** The unit's eFuse and station MACs (AT+SYSREG, AT+CIPSTAMAC). */
+  readonly identity: UnitIdentity;
   /** Milliseconds a flash erase / program takes, 0 when flash timing is off. */
   eraseTimeMs(address: number, length: number): number;
   programTimeMs(address: number, length: number): number;

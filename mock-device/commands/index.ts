@@ -5,11 +5,13 @@
 import type { FirmwarePreset } from '../firmware-presets.js';
 import { basicCommands } from './basic-commands.js';
 import type { CommandDefinition, CommandFamily } from './command-types.js';
+import { stationMacCommands, sysregCommands } from './identity-commands.js';
 import { sysflashCommands } from './sysflash-command.js';
 import { sysmfgCommands } from './sysmfg-command.js';
 import { uartCommands } from './uart-commands.js';
 
 export { basicCommands } from './basic-commands.js';
+export { stationMacCommands, sysregCommands } from './identity-commands.js';
 export { sysflashCommands } from './sysflash-command.js';
 export { MFG_MAX_NAME_LENGTH, MFG_MAX_VALUE_LENGTH, sysmfgCommands } from './sysmfg-command.js';
 export { uartCommands } from './uart-commands.js';
@@ -17,7 +19,9 @@ export type * from './command-types.js';
 
 /** The command families a preset's firmware has. */
 export function commandFamiliesFor(preset: FirmwarePreset): CommandFamily[] {
-  const families = [basicCommands, uartCommands, sysflashCommands];
+  const families = [basicCommands, uartCommands, sysflashCommands, stationMacCommands];
+  // AT+SYSREG is documented from ESP-AT 2.2; the ESP8266 builds here do not have it.
+  if (!preset.chip.startsWith('esp8266')) families.push(sysregCommands);
   if (preset.mfgNvs) families.push(sysmfgCommands);
   return families;
 }

@@ -5,7 +5,7 @@ import { parseMockUrl } from '../../mock-device/mock-url.js';
 describe('parseMockUrl', () => {
   it('reads every option', () => {
     const parsed = parseMockUrl(
-      'mock://esp32c3?fw=2.4.0.0&fill=garbage&seed=7&timing=line,flash&id=unit1&state=/tmp/x.bin&boot=0&baud=921600&bootMs=50&eraseMs=10&pageMs=0.5',
+      'mock://esp32c3?fw=2.4.0.0&fill=garbage&seed=7&timing=line,flash&id=unit1&state=/tmp/x.bin&boot=0&baud=921600&bootMs=50&eraseMs=10&pageMs=0.5&mac=24:0a:c4:00:00:01&stamac=02:00:00:00:00:02',
     );
     expect(parsed).toEqual({
       chip: 'esp32c3',
@@ -21,6 +21,9 @@ describe('parseMockUrl', () => {
         flashTiming: { sectorEraseMs: 10, pageProgramMs: 0.5 },
         baudRate: 921600,
         bootDelayMs: 50,
+        name: 'unit1',
+        mac: '24:0a:c4:00:00:01',
+        stationMac: '02:00:00:00:00:02',
       },
     });
   });
