@@ -13,6 +13,7 @@ import { registerErase } from './commands/erase.js';
 import { registerExtract } from './commands/extract.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLedger } from './commands/ledger.js';
 import { registerMfg } from './commands/mfg.js';
 import { registerPartitions } from './commands/partitions.js';
 import { registerRead } from './commands/read.js';
@@ -38,6 +39,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerExtract,
   registerDaemon,
   registerStatus,
+  registerLedger,
 ];
 
 export function createProgram(io: CliIo): Command {
