@@ -1,45 +1,35 @@
 /**
- * The options every command that uses the ledger shares: `--ledger FILE|URL` (a path is SQLite,
- * postgres://… is PostgreSQL) and `--ledger-password-file FILE`. The PostgreSQL password comes from
- * that file, AT_PKI_LEDGER_PASSWORD or PGPASSWORD; a URL carrying one is refused.
+ * Options shared by the commands that use a station ledger (`--ledger`, `--ledger-password-file`,
+ * `--station`). Light: no ledger code here. The PostgreSQL password comes from the password file,
+ * AT_PKI_LEDGER_PASSWORD or PGPASSWORD; a URL carrying one is refused when the ledger is opened.
  */
-import { Option, type Command } from 'commander';
-import { UsageError } from '../errors.js';
-import type { Ledger } from '../station/ledger/ledger.js';
-import type { CliIo } from './io.js';
+import type { Command } from 'commander';
+import { Option } from 'commander';
 
-export interface LedgerCliOptions {
-  ledger?: string;
+export interface LedgerOptions {
+  ledger: string;
   ledgerPasswordFile?: string;
+  station?: string;
 }
 
-export function addLedgerOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--ledger <file|url>', 'the ledger: an SQLite file, or postgres://user@host/database (no password in it)').env('AT_PKI_LEDGER'))
-    .option('--ledger-password-file <file>', 'PostgreSQL: read the password from this file (else AT_PKI_LEDGER_PASSWORD, else PGPASSWORD)');
+export function addLedgerOptions(command: Command, options: { station?: boolean } = {}): Command {
+  command.addOption(
+    new Option('--ledger <file|url>', 'the ledger: an SQLite file (created if missing), or postgres://user@host/database (PostgreSQL; no password in it)')
+      .env('AT_PKI_LEDGER')
+      .makeOptionMandatory(),
+  );
+  command.option('--ledger-password-file <file>', 'PostgreSQL: read the password from this file (else AT_PKI_LEDGER_PASSWORD, else PGPASSWORD)');
+  if (options.station !== false) command.option('--station <name>', 'the name this station records itself under (default: the host name)');
+  return command;
 }
 
-/** The --ledger value, or a UsageError naming the option. */
-export function requireLedgerSpec(options: LedgerCliOptions): string {
-  if (!options.ledger) throw new UsageError('give the ledger with --ledger <file | postgres://user@host/database> (or AT_PKI_LEDGER)');
-  return options.ledger;
+/** What openLedger() needs from the options besides the spec. */
+export function ledgerOpenOptions(options: Pick<LedgerOptions, 'ledgerPasswordFile'>): { passwordFile?: string } {
+  return options.ledgerPasswordFile === undefined ? {} : { passwordFile: options.ledgerPasswordFile };
 }
 
-/** The PostgreSQL password from --ledger-password-file or the environment; undefined for SQLite. */
-export async function ledgerPasswordFor(options: LedgerCliOptions, io: CliIo): Promise<string | undefined> {
-  const { isPostgresSpec } = await import('../station/ledger/open-ledger.js');
-  if (!isPostgresSpec(requireLedgerSpec(options))) {
-    if (options.ledgerPasswordFile !== undefined) throw new UsageError('--ledger-password-file is for a postgres:// ledger, not an SQLite file');
-    return undefined;
-  }
-  const { ledgerPassword } = await import('../station/ledger/postgres-url.js');
-  return ledgerPassword({ ...(options.ledgerPasswordFile !== undefined ? { passwordFile: options.ledgerPasswordFile } : {}), env: io.env });
-}
-
-/** Open the ledger the options name. */
-export async function openLedgerFromOptions(options: LedgerCliOptions, io: CliIo): Promise<Ledger> {
-  const spec = requireLedgerSpec(options);
-  const password = await ledgerPasswordFor(options, io);
-  const { openLedger } = await import('../station/ledger/open-ledger.js');
-  return openLedger(spec, password === undefined ? {} : { password });
-}
+export const LEDGER_HELP = `
+The ledger records batches, sets (certificate, serial, SHA-256, subject, expiry: never a private
+key), devices, which set each device got and an append-only event log (who, when, station, port).
+A postgres://user@host/database ledger is shared by several stations; its password comes from
+--ledger-password-file, AT_PKI_LEDGER_PASSWORD or PGPASSWORD, never from the URL.`;

@@ -8,6 +8,7 @@
  * - give every command examples and the exit codes with addExamples().
  */
 import { Command } from 'commander';
+import { registerBatch } from './commands/batch.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerErase } from './commands/erase.js';
 import { registerExtract } from './commands/extract.js';
@@ -16,6 +17,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerLedger } from './commands/ledger.js';
 import { registerMfg } from './commands/mfg.js';
 import { registerPartitions } from './commands/partitions.js';
+import { registerProvision } from './commands/provision.js';
 import { registerRead } from './commands/read.js';
 import { registerStatus } from './commands/status.js';
 import { registerUpdate } from './commands/update.js';
@@ -39,6 +41,8 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerExtract,
   registerDaemon,
   registerStatus,
+  registerProvision,
+  registerBatch,
   registerLedger,
 ];
 

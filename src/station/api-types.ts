@@ -91,6 +91,8 @@ export interface JobSpec {
   force?: boolean;
   offset?: number;
   length?: number;
+  /** The unit (eFuse MAC) on the port when the job was accepted: the job runs on that unit only. */
+  unit?: string;
 }
 
 export interface ApiErrorBody {

@@ -142,7 +142,10 @@ export class JobService {
       maxReadBytes: this.#options.jobs.maxReadBytes,
       fileRoots: this.#options.jobs.fileRoots,
     });
-    const job = new Job(randomUUID(), prepared.spec, { credentials: prepared.credentials, warnings: prepared.warnings });
+    // A job belongs to the unit it was accepted for (the one on the port, or the last one seen there).
+    const unit = this.#lanes.get(prepared.spec.port)?.supervisor.lastIdentity?.mac;
+    const spec = unit === undefined ? prepared.spec : { ...prepared.spec, unit };
+    const job = new Job(randomUUID(), spec, { credentials: prepared.credentials, warnings: prepared.warnings });
     try {
       await this.#options.journal.append({ type: 'accepted', id: job.id, job: job.spec, ...(job.warnings.length > 0 ? { warnings: job.warnings } : {}) });
     } catch (error) {
@@ -151,7 +154,6 @@ export class JobService {
       throw new RequestError(500, 'JOURNAL_FAILED', `the job could not be journaled, so it was not accepted: ${(error as Error).message}`);
     }
     this.#jobs.set(job.id, job);
-    const spec = job.spec;
     this.#logger.info(
       { job: job.id, port: spec.port, type: spec.type, partition: spec.partition, binBytes: spec.bin?.bytes, binSha256: spec.bin?.sha256 },
       'job accepted',
@@ -280,6 +282,16 @@ export class JobService {
     job.markRunning();
     const log = this.#logger.child({ job: job.id, port: lane.name });
     try {
+      const unit = job.spec.unit;
+      const found = lane.supervisor.identity?.mac;
+      if (unit !== undefined && found !== unit) {
+        const message = found === undefined
+          ? `the job was accepted for unit ${unit}, but what answers on port ${lane.name} now cannot be identified; not run`
+          : `the job was accepted for unit ${unit}, but unit ${found} is on port ${lane.name} now; not run`;
+        log.warn({ unit, found }, 'job not run: another unit is on the port');
+        await this.#complete(job, 'failed', { error: { code: 'WRONG_UNIT', message, details: { unit, found: found ?? null, deviceState: NEVER_STARTED } } });
+        return;
+      }
       try {
         await this.#options.journal.append({ type: 'started', id: job.id });
         job.started = true;

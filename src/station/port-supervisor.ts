@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import type { CommandEvent, SessionLogger } from '../at/session.js';
 import { AbortedError, AtPkiError, DisconnectedError, PortError, TimeoutError } from '../errors.js';
 import { formatVersion } from '../flash/firmware.js';
+import { readDeviceIdentity, type DeviceIdentity } from '../flash/identity.js';
 import { EspAtModule, type ConnectOptions, type StorageMode } from '../flash/module.js';
 import type { Partition } from '../flash/partition-table.js';
 import { queryPartitions } from '../flash/sysflash.js';
@@ -58,6 +59,10 @@ export class PortSupervisor extends EventEmitter<PortSupervisorEvents> {
   #firmware: FirmwareView | undefined;
   #partitions: Partition[] | undefined;
   #storage: StorageMode | undefined;
+  /** The unit on the port now (undefined while down, or when it cannot be identified). */
+  #identity: DeviceIdentity | undefined;
+  /** The last unit identified on this port, kept while it is down. */
+  #lastIdentity: DeviceIdentity | undefined;
   #lastError: Error | undefined;
   #everUp = false;
   #reconnects = 0;
@@ -108,6 +113,16 @@ export class PortSupervisor extends EventEmitter<PortSupervisorEvents> {
   /** Where the module keeps credentials: partitions (ESP-AT <= 3.0) or mfg_nvs (>= 3.1); undefined if never known. */
   get storage(): StorageMode | undefined {
     return this.#storage;
+  }
+
+  /** The unit connected now, as identified at connect (and again after a restart); undefined if none answers as one. */
+  get identity(): DeviceIdentity | undefined {
+    return this.isUp ? this.#identity : undefined;
+  }
+
+  /** The last unit seen on this port (also while it is down): what a job accepted now is meant for. */
+  get lastIdentity(): DeviceIdentity | undefined {
+    return this.#lastIdentity;
   }
 
   get lastError(): ApiErrorBody | undefined {
@@ -184,6 +199,8 @@ export class PortSupervisor extends EventEmitter<PortSupervisorEvents> {
       const gmr = await module.session.command('AT+GMR', { signal });
       const partitions = await queryPartitions(module.session, { signal });
       this.#firmware = firmwareView(parseFirmwareInfo(gmr.lines).atVersion, gmr.lines);
+      // A restart may be another unit on the same adapter: who is there is asked again.
+      this.#setIdentity(await this.#identify(module, signal));
       this.#stale = false;
       if (JSON.stringify(partitions) === JSON.stringify(this.#partitions)) return true;
       this.#logger.warn('partition table changed after the module restarted; reconnecting');
@@ -216,8 +233,9 @@ export class PortSupervisor extends EventEmitter<PortSupervisorEvents> {
           return undefined;
         });
         const storage = partitions ? await module.storageMode({ signal: stop }) : undefined;
+        const identity = await this.#identify(module, stop);
         failures = 0;
-        const lost = await this.#hold(module, partitions, storage);
+        const lost = await this.#hold(module, partitions, storage, identity);
         if (stop.aborted) break;
         this.#markDown(lost ?? new DisconnectedError(`port ${this.name} closed`));
       } catch (error) {
@@ -241,7 +259,23 @@ export class PortSupervisor extends EventEmitter<PortSupervisorEvents> {
   }
 
   /** The port is up: publish the module and wait until the connection is lost. Returns why. */
-  async #hold(module: EspAtModule, partitions: Partition[] | undefined, storage: StorageMode | undefined): Promise<Error | undefined> {
+  /** The unit's identity; undefined (logged) when it answers as none. */
+  async #identify(module: EspAtModule, signal: AbortSignal): Promise<DeviceIdentity | undefined> {
+    try {
+      return await readDeviceIdentity(module, { signal });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      this.#logger.warn({ error: errorBody(error) }, 'cannot identify the unit on this port');
+      return undefined;
+    }
+  }
+
+  #setIdentity(identity: DeviceIdentity | undefined): void {
+    this.#identity = identity;
+    if (identity) this.#lastIdentity = identity;
+  }
+
+  async #hold(module: EspAtModule, partitions: Partition[] | undefined, storage: StorageMode | undefined, identity: DeviceIdentity | undefined): Promise<Error | undefined> {
     const lost = new Promise<Error | undefined>((resolve) => {
       this.#dropConnection = resolve;
     });
@@ -268,12 +302,13 @@ export class PortSupervisor extends EventEmitter<PortSupervisorEvents> {
       this.#firmware = firmwareView(module.firmware.atVersion, module.firmware.lines);
       this.#partitions = partitions;
       this.#storage = storage;
+      this.#setIdentity(identity);
       this.#stale = false;
       this.#lastError = undefined;
       this.#everUp = true;
       if (reconnect) this.#reconnects++;
       this.#logger.info(
-        { firmware: this.#firmware.atVersion, partitions: partitions?.length, storage, reconnect },
+        { firmware: this.#firmware.atVersion, partitions: partitions?.length, storage, unit: identity?.mac, reconnect },
         reconnect ? 'port is back up' : 'port is up',
       );
       this.#setState('up');
@@ -282,6 +317,7 @@ export class PortSupervisor extends EventEmitter<PortSupervisorEvents> {
     } finally {
       this.#dropConnection = undefined;
       this.#module = undefined;
+      this.#identity = undefined;
       module.transport.off('close', onClose);
       module.session.off('reset', onReset);
       module.session.off('command', onCommand);

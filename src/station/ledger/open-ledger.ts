@@ -25,6 +25,7 @@ export async function openLedger(spec: string, options: OpenLedgerOptions = {}):
     const password = options.password ?? ledgerPassword(options.passwordFile === undefined ? {} : { passwordFile: options.passwordFile });
     return PostgresLedger.open(spec, { ...(password === undefined ? {} : { password }), ...(options.now ? { now: options.now } : {}) });
   }
+  if (options.passwordFile !== undefined) throw new InputError('--ledger-password-file is for a postgres:// ledger; an SQLite file has no password');
   const { SqliteLedger } = await import('./sqlite-ledger.js');
   return SqliteLedger.open(spec, { now: options.now });
 }
