@@ -52,7 +52,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
      sha256_hex text NOT NULL UNIQUE,
      subject text NOT NULL,
      not_after timestamptz NOT NULL,
-     files jsonb NOT NULL,
+     -- json, not jsonb: the file list comes back exactly as stored (key order included).
+     files json NOT NULL,
      available boolean NOT NULL DEFAULT true,
      UNIQUE (batch_id, name)
    );
@@ -793,7 +794,7 @@ async function insertSet(c: pg.PoolClient, batchId: string, set: NewSet, availab
   return (
     await c.query<{ id: string }>(
       `INSERT INTO sets (batch_id, name, certificate_pem, certificate_der, serial_hex, sha256_hex, subject, not_after, files, available)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10) RETURNING id`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::json, $10) RETURNING id`,
       [batchId, set.name, set.certificatePem, Buffer.from(set.certificateDer), set.serialHex, set.sha256Hex, set.subject, set.notAfter, JSON.stringify(set.files), available],
     )
   ).rows[0]!.id;
