@@ -25,6 +25,10 @@ export interface PostgresCluster {
   url(database: string): string;
   /** A new, empty database; returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Stop the server, keeping its data (the database "goes away"). */
+  pause(): Promise<void>;
+  /** Start it again on the same data. */
+  resume(): Promise<void>;
   /** Fast shutdown (SIGINT), then the folder is removed. */
   stop(): Promise<void>;
 }
@@ -100,27 +104,14 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
     execFileSync(initdb, initArgs, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     rmSync(pwfile);
 
-    const [postgres, serverArgs] = asServerUser(user, join(bin, 'postgres'), [
-      '-D', data, '-k', dir, '-c', "listen_addresses=", '-c', `fsync=${options.fsync ? 'on' : 'off'}`,
-      '-c', `max_connections=${options.maxConnections ?? 100}`, '-c', 'logging_collector=off',
-    ]);
-    server = spawn(postgres, serverArgs, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    const stderr: Buffer[] = [];
-    server.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-    const exited = new Promise<never>((_, reject) =>
-      server!.once('exit', (code, signal) => reject(new Error(`postgres exited (${code ?? signal}) while starting:\n${Buffer.concat(stderr).toString()}`))),
-    );
-    exited.catch(() => undefined);
-    await Promise.race([waitReady(dir, password), exited]);
-    server.stderr!.removeAllListeners('data');
-    server.stderr!.resume();
+    server = await launch(user, bin, dir, data, password, options);
   } catch (error) {
     server?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
 
-  const running = server;
+  let running = server;
   const url = (database: string): string => `postgres://${SUPERUSER}@/${database}?host=${encodeURIComponent(dir)}`;
   return {
     dir,
@@ -132,17 +123,52 @@ export async function startPostgresCluster(options: ClusterOptions = {}): Promis
       await withClient(dir, password, 'postgres', (client) => client.query(`CREATE DATABASE ${name}`));
       return url(name);
     },
+    async pause(): Promise<void> {
+      await halt(running);
+    },
+    async resume(): Promise<void> {
+      if (running.exitCode === null && running.signalCode === null) return;
+      running = await launch(user, bin, dir, data, password, options);
+    },
     async stop(): Promise<void> {
-      if (running.exitCode === null && running.signalCode === null) {
-        const gone = new Promise((resolve) => running.once('exit', resolve));
-        running.kill('SIGINT');
-        const timer = setTimeout(() => running.kill('SIGKILL'), 30_000);
-        await gone;
-        clearTimeout(timer);
-      }
+      await halt(running);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Start the server on the cluster's data directory and wait until it accepts connections. */
+async function launch(user: { uid: number; gid: number } | undefined, bin: string, dir: string, data: string, password: string, options: ClusterOptions): Promise<ChildProcess> {
+  const [postgres, serverArgs] = asServerUser(user, join(bin, 'postgres'), [
+    '-D', data, '-k', dir, '-c', 'listen_addresses=', '-c', `fsync=${options.fsync ? 'on' : 'off'}`,
+    '-c', `max_connections=${options.maxConnections ?? 100}`, '-c', 'logging_collector=off',
+  ]);
+  const server = spawn(postgres, serverArgs, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr: Buffer[] = [];
+  server.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const exited = new Promise<never>((_, reject) =>
+    server.once('exit', (code, signal) => reject(new Error(`postgres exited (${code ?? signal}) while starting:\n${Buffer.concat(stderr).toString()}`))),
+  );
+  exited.catch(() => undefined);
+  try {
+    await Promise.race([waitReady(dir, password), exited]);
+  } catch (error) {
+    server.kill('SIGKILL');
+    throw error;
+  }
+  server.stderr!.removeAllListeners('data');
+  server.stderr!.resume();
+  return server;
+}
+
+/** Fast shutdown (SIGINT: clients are disconnected), SIGKILL if it takes more than 30 s. */
+async function halt(server: ChildProcess): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return;
+  const gone = new Promise((resolve) => server.once('exit', resolve));
+  server.kill('SIGINT');
+  const timer = setTimeout(() => server.kill('SIGKILL'), 30_000);
+  await gone;
+  clearTimeout(timer);
 }
 
 async function withClient<T>(dir: string, password: string, database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {

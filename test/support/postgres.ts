@@ -4,6 +4,9 @@
  * a title and a console warning that say so, so that `npm test` passes on a developer machine
  * without PostgreSQL; under CI (CI=true) a missing server is a failure instead: CI must run them.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { findPostgresBin, startPostgresCluster, type PostgresCluster } from '../../scripts/postgres-cluster.js';
 
@@ -36,11 +39,19 @@ export function describePostgres(title: string, body: (pg: PostgresHandle) => vo
   }
   describe(title, () => {
     let cluster: PostgresCluster | undefined;
+    let state: string | undefined;
+    const savedState = process.env.XDG_STATE_HOME;
     beforeAll(async () => {
+      // The ledger's local outbox (ledger-outbox.ts) goes under XDG_STATE_HOME: a temp folder, not the user's home.
+      state = mkdtempSync(join(tmpdir(), 'atpki-state-'));
+      process.env.XDG_STATE_HOME = state;
       cluster = await startPostgresCluster();
     }, 120_000);
     afterAll(async () => {
       await cluster?.stop();
+      if (savedState === undefined) delete process.env.XDG_STATE_HOME;
+      else process.env.XDG_STATE_HOME = savedState;
+      if (state) rmSync(state, { recursive: true, force: true });
     }, 60_000);
     body({
       cluster: () => {

@@ -1,22 +1,27 @@
 /**
- * Three stations provisioning from one 30-set batch in one PostgreSQL ledger: each station runs
- * `at-pki provision` for its units one after the other (each unit an emulated module whose flash is
- * kept in a state file), the three stations at once. 30 units verified, 30 distinct sets, no set
- * bound to two units; and with kill -9 of the provisioning process at random moments (then the
- * station provisions that unit again), the same. Afterwards every unit is provisioned once more and
- * reports that it already holds its set (nothing written): the flash equals the ledger record.
+ * Three station processes provisioning from one 30-set batch in one PostgreSQL ledger: each
+ * (scripts/ledger-station.ts: one ledger connection, provisionUnit per unit, as `at-pki provision`
+ * and the daemon's station mode run it) provisions its 10 units one after the other, each unit an
+ * emulated module whose flash is kept in a state file; the three at once. 30 units verified, 30
+ * distinct sets, no set bound to two units; and with kill -9 of station processes at random moments
+ * (then the station is started again on its units), the same. Afterwards every unit's flash image holds exactly
+ * its set, and a unit provisioned once more reports that it already holds it (nothing written).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createEmulator, FlashStateFile, removeEmulator } from '../../../mock-device/index.js';
+import { encodePkiBin } from '../../../src/pki/bin-format.js';
 import { openLedger } from '../../../src/station/ledger/open-ledger.js';
-import { cliPath, endRecord, ensureBuilt, runCliAsync, type CliRun } from '../../cli/harness.js';
+import { endRecord, ensureBuilt, runCliAsync, type CliRun } from '../../cli/harness.js';
+import { repoRoot } from '../../pki/paths.js';
 import { describePostgres } from '../../support/postgres.js';
 import { testFactory, writeBatch, type TestBatch } from '../provision/fixtures.js';
 import { tempDir } from '../support.js';
 
 const UNITS = 30;
 const STATIONS = ['line-a', 'line-b', 'line-c'];
+const stationScript = join(repoRoot, 'dist/scripts/ledger-station.js');
 
 describePostgres('provision from 3 stations into one PostgreSQL ledger', (server) => {
   let dir: { path: string; remove(): void };
@@ -40,11 +45,15 @@ describePostgres('provision from 3 stations into one PostgreSQL ledger', (server
     return url;
   }
 
-  function provision(url: string, run: string, i: number, station: string): { result: Promise<CliRun>; kill(): void } {
-    const child = spawn(process.execPath, [cliPath, 'provision', '--port', port(run, i), '--ledger', url, '--batch', 'lot', '--station', station, '--json'], {
-      env: { ...process.env, AT_PKI_DEBUG: '', ...env() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** `at-pki provision` for one unit, through the built CLI. */
+  function provision(url: string, run: string, i: number, station: string): Promise<CliRun> {
+    return runCliAsync(['provision', '--port', port(run, i), '--ledger', url, '--batch', 'lot', '--station', station, '--json'], { env: env() });
+  }
+
+  /** A station process on its units; kill() is kill -9. */
+  function station(url: string, run: string, name: string, units: number[]): { result: Promise<CliRun>; kill(): void } {
+    const args = [stationScript, '--ledger', url, '--batch', 'lot', '--station', name, ...units.flatMap((i) => ['--port', port(run, i)])];
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
@@ -53,33 +62,37 @@ describePostgres('provision from 3 stations into one PostgreSQL ledger', (server
     return { result, kill: () => child.kill('SIGKILL') };
   }
 
-  /** Each station provisions its units in turn; `killChance` of a run being killed -9 at a random moment (then it is run again). */
-  async function runStations(url: string, run: string, killChance: number): Promise<{ kills: number; sets: Map<string, string> }> {
-    let kills = 0;
+  /**
+   * The three stations at once, each on every third unit. With `kills`, each station process is
+   * killed -9 at a random moment in up to that many rounds, and started again on its units.
+   */
+  async function runStations(url: string, run: string, kills: number): Promise<{ kills: number; sets: Map<string, string> }> {
+    let killed = 0;
     const sets = new Map<string, string>();
     await Promise.all(
-      STATIONS.map(async (station, s) => {
-        for (let i = s; i < UNITS; i += STATIONS.length) {
-          for (let attempt = 1; ; attempt++) {
-            const running = provision(url, run, i, station);
-            const killed = attempt < 4 && Math.random() < killChance;
-            const timer = killed ? setTimeout(() => running.kill(), 200 + Math.random() * 1800) : undefined;
-            const done = await running.result;
-            clearTimeout(timer);
-            if (done.code === null) {
-              kills++;
-              continue;
-            }
-            expect(done.code, `${station} unit ${i}: ${done.stderr}`).toBe(0);
-            const result = endRecord(done).result as { device: string; set: string };
-            expect(result.device).toBe(mac(run, i));
-            sets.set(result.device, result.set);
-            break;
+      STATIONS.map(async (name, s) => {
+        const units = Array.from({ length: UNITS }, (_, i) => i).filter((i) => i % STATIONS.length === s);
+        for (let round = 0; ; round++) {
+          const running = station(url, run, name, units);
+          const timer = round < kills ? setTimeout(() => running.kill(), 300 + Math.random() * 2500) : undefined;
+          const done = await running.result;
+          clearTimeout(timer);
+          for (const line of done.stdout.split('\n').filter((l) => l.startsWith('{'))) {
+            const unit = JSON.parse(line) as { device: string; set: string };
+            const before = sets.get(unit.device);
+            if (before !== undefined) expect(unit.set, `unit ${unit.device} got another set`).toBe(before);
+            sets.set(unit.device, unit.set);
           }
+          if (done.code === null) {
+            killed++;
+            continue;
+          }
+          expect(done.code, `${name}: ${done.stderr}`).toBe(0);
+          break;
         }
       }),
     );
-    return { kills, sets };
+    return { kills: killed, sets };
   }
 
   async function expectExactlyOnce(url: string, run: string, sets: Map<string, string>): Promise<void> {
@@ -97,14 +110,27 @@ describePostgres('provision from 3 stations into one PostgreSQL ledger', (server
     } finally {
       await ledger.close();
     }
-    // Once more, every unit: the same set, already on the module, nothing written.
+    // Every unit's flash holds exactly its set (the emulator's flash image, read back here).
+    for (let i = 0; i < UNITS; i++) {
+      const set = batch.sets.find((candidate) => candidate.name === sets.get(mac(run, i)))!;
+      const id = `check-${run}-${i}`;
+      const emulator = createEmulator(id, { chip: 'esp32c3' });
+      try {
+        FlashStateFile.attach(emulator, join(dir.path, `${run}-unit-${i}.bin`));
+        for (const [partition, type, content] of [['client_cert', 'cert', set.certificatePem], ['client_key', 'key', set.privateKeyPem], ['client_ca', 'ca', set.caChainPem]] as const) {
+          const bin = encodePkiBin([{ type, content: Buffer.from(content) }]);
+          expect(emulator.readPartition(partition).subarray(0, bin.length).equals(bin), `unit ${i} ${partition}`).toBe(true);
+        }
+      } finally {
+        removeEmulator(id);
+      }
+    }
+    // One unit per station once more: the same set, already on the module, nothing written.
     await Promise.all(
       STATIONS.map(async (station, s) => {
-        for (let i = s; i < UNITS; i += STATIONS.length) {
-          const again = await provision(url, run, i, station).result;
-          expect(again.code, again.stderr).toBe(0);
-          expect(endRecord(again).result).toMatchObject({ device: mac(run, i), set: sets.get(mac(run, i)), alreadyVerified: true, unchanged: true, bytesWritten: 0 });
-        }
+        const again = await provision(url, run, s, station);
+        expect(again.code, again.stderr).toBe(0);
+        expect(endRecord(again).result).toMatchObject({ device: mac(run, s), set: sets.get(mac(run, s)), alreadyVerified: true, unchanged: true, bytesWritten: 0 });
       }),
     );
   }
@@ -118,7 +144,7 @@ describePostgres('provision from 3 stations into one PostgreSQL ledger', (server
 
   it('the same with kill -9 of a station process at random moments', async () => {
     const url = await newLedger();
-    const { kills, sets } = await runStations(url, 'kill', 0.4);
+    const { kills, sets } = await runStations(url, 'kill', 3);
     expect(kills).toBeGreaterThan(0);
     expect(sets.size).toBe(UNITS);
     await expectExactlyOnce(url, 'kill', sets);
