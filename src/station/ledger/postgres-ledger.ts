@@ -181,10 +181,21 @@ const CLAIM_NEXT = (skipLocked: boolean): string => `
     SELECT id FROM sets WHERE batch_id = $1 AND available ORDER BY id LIMIT 1 FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}
   ), taken AS (
     UPDATE sets SET available = false FROM picked WHERE sets.id = picked.id RETURNING sets.id, sets.name
+  ), claimed AS (
+    INSERT INTO assignments (set_id, batch_id, device, state, current, station, port, created_at, updated_at)
+    SELECT taken.id, $1, $2, 'reserved', true, $3, $4, $5, $5 FROM taken
+    RETURNING id, set_id
+  ), logged AS (
+    INSERT INTO events (time, station, port, actor, kind, device, batch, set_name, assignment_id, detail)
+    SELECT $5, $3, $4, $6, 'claimed', $2, $7, taken.name, claimed.id, '{}'::jsonb FROM claimed JOIN taken ON taken.id = claimed.set_id
   )
-  INSERT INTO assignments (set_id, batch_id, device, state, current, station, port, created_at, updated_at)
-  SELECT taken.id, $1, $2, 'reserved', true, $3, $4, $5, $5 FROM taken
-  RETURNING id, set_id`;
+  SELECT id FROM claimed`;
+
+/** What a claim needs to know first, in one round trip: the batch, the device's current assignment in it, whether the device is known. */
+const CLAIM_CONTEXT = `SELECT b.id, b.kind,
+    (SELECT a.id FROM assignments a WHERE a.batch_id = b.id AND a.device = $2 AND a.current) AS current,
+    EXISTS (SELECT 1 FROM devices WHERE mac = $2) AS known
+  FROM batches b WHERE b.name = $1`;
 
 /** SQLSTATE classes that mean the connection or the server went away, not that the request was wrong. */
 function isConnectionError(error: unknown): boolean {
@@ -388,20 +399,17 @@ export class PostgresLedger implements Ledger {
   async claim(request: { batch: string; device: string }, context: LedgerContext): Promise<ClaimResult> {
     const claimed = await this.#retryOnCurrentClash(() =>
       this.#tx(async (c): Promise<{ id: string; existing: boolean } | 'exhausted'> => {
-        const batch = await requireBatch(c, request.batch, 'sets');
-        const current = await currentId(c, batch.id, request.device);
-        if (current !== undefined) return { id: current, existing: true };
-        await requireDevice(c, request.device);
-        const now = this.#now();
-        const params = [batch.id, request.device, context.station, context.port ?? null, now];
-        let inserted = await c.query<{ id: string; set_id: string }>(CLAIM_NEXT(true), params);
+        const found = (await c.query<{ id: string; kind: BatchKind; current: string | null; known: boolean }>(CLAIM_CONTEXT, [request.batch, request.device])).rows[0];
+        checkBatch(found, request.batch, 'sets');
+        if (found.current !== null) return { id: found.current, existing: true };
+        if (!found.known) throw unknownDevice(request.device);
+        const params = [found.id, request.device, context.station, context.port ?? null, this.#now(), actorOf(context), request.batch];
+        let inserted = await c.query<{ id: string }>(CLAIM_NEXT(true), params);
         // None free, or the last free ones are being claimed right now: wait for those claims to
         // finish (no SKIP LOCKED) so that "exhausted" is the truth, not a race.
-        if (inserted.rowCount === 0) inserted = await c.query<{ id: string; set_id: string }>(CLAIM_NEXT(false), params);
+        if (inserted.rowCount === 0) inserted = await c.query<{ id: string }>(CLAIM_NEXT(false), params);
         const row = inserted.rows[0];
         if (!row) return 'exhausted';
-        const setName = (await c.query<{ name: string }>(`SELECT name FROM sets WHERE id = $1`, [row.set_id])).rows[0]!.name;
-        await this.#event(c, { kind: 'claimed', device: request.device, batch: request.batch, set: setName, assignmentId: Number(row.id) }, context);
         return { id: row.id, existing: false };
       }),
     );
@@ -770,6 +778,11 @@ async function batchRow(c: pg.PoolClient, name: string): Promise<BatchRow | unde
 
 async function requireBatch(c: pg.PoolClient, name: string, kind: BatchKind): Promise<BatchRow> {
   const row = await batchRow(c, name);
+  checkBatch(row, name, kind);
+  return row;
+}
+
+function checkBatch<T extends { kind: BatchKind }>(row: T | undefined, name: string, kind: BatchKind): asserts row is T {
   if (!row) throw new InputError(`the ledger has no batch named ${JSON.stringify(name)}`, { details: { batch: name } });
   if (row.kind !== kind) {
     throw new InputError(
@@ -777,13 +790,14 @@ async function requireBatch(c: pg.PoolClient, name: string, kind: BatchKind): Pr
       { details: { batch: name, kind: row.kind } },
     );
   }
-  return row;
+}
+
+function unknownDevice(device: string): InputError {
+  return new InputError(`device ${device} is not in the ledger: identify it (recordDevice) before claiming a set for it`, { details: { device } });
 }
 
 async function requireDevice(c: pg.PoolClient, device: string): Promise<void> {
-  if ((await c.query(`SELECT 1 FROM devices WHERE mac = $1`, [device])).rowCount === 0) {
-    throw new InputError(`device ${device} is not in the ledger: identify it (recordDevice) before claiming a set for it`, { details: { device } });
-  }
+  if ((await c.query(`SELECT 1 FROM devices WHERE mac = $1`, [device])).rowCount === 0) throw unknownDevice(device);
 }
 
 async function currentId(c: pg.PoolClient, batchId: string, device: string): Promise<string | undefined> {
