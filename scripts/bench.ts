@@ -2,12 +2,12 @@
  * `npm run bench`: how at-pki does against the line rate, on the emulator with line-rate and
  * flash timing on (nothing here is asserted by `npm test`).
  *
- *   node dist/scripts/bench.js [--quick] [--only write,update,parallel,station,overhead,generate] [--json FILE]
+ *   node dist/scripts/bench.js [--quick] [--only write,update,parallel,station,provision,overhead,generate] [--json FILE]
  *
  * Sections: write efficiency (64 KiB against the line rate, the emulator's ceiling and a bare loop),
  * update cost (a credential set on a blank module and on one that already holds it, against a blind
  * erase + write + read-back), parallel scaling (1, 4, 16 modules: sessions in one process, and through
- * the station daemon's API), host CPU per command, and bin
+ * the station daemon's API), station-mode provisioning (16 bays against one unit alone), host CPU per command, and bin
  * generation (plus AtPKI.py when ATPKI_PY is set). Prints Markdown tables, then one JSON line
  * (also written to FILE with --json). `--quick` shrinks every section (~35 s instead of ~2 min on a 2-core machine).
  */
@@ -20,12 +20,13 @@ import { benchDiff, benchUpdate, benchWrite } from './bench-flash.js';
 import { benchGenerate } from './bench-generate.js';
 import { benchOverhead } from './bench-overhead.js';
 import { benchParallel } from './bench-parallel.js';
+import { benchProvision } from './bench-provision.js';
 import { benchStation } from './bench-station.js';
 import { fixed, formatTable, PAGE_PROGRAM_MS, SECTOR_ERASE_MS, type Table } from './bench-support.js';
 
 /** dist/scripts/ → repository root. */
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SECTIONS = ['write', 'update', 'parallel', 'station', 'overhead', 'generate'] as const;
+const SECTIONS = ['write', 'update', 'parallel', 'station', 'provision', 'overhead', 'generate'] as const;
 type Section = (typeof SECTIONS)[number];
 
 async function main(): Promise<void> {
@@ -79,6 +80,11 @@ ATPKI_PY=/path/to/AtPKI.py adds the reference tool to the generation section.`);
     const { table, rows } = await benchStation({ quick, repoRoot });
     show(table);
     json.station = rows;
+  }
+  if (want('provision')) {
+    const { table, rows } = await benchProvision({ quick });
+    show(table);
+    json.provision = rows;
   }
   if (want('overhead')) {
     const { table, result } = await benchOverhead({ quick });

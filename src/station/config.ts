@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { AtPkiError, InputError } from '../errors.js';
 import { parseTransportUrl } from '../transport/open.js';
+import { parseStationModeConfig, type StationModeConfig } from './station-mode-config.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -70,6 +71,8 @@ export interface StationConfig {
   jobs: JobsConfig;
   /** On SIGTERM/SIGINT, how long running jobs may take to finish before they are cancelled. @default 30000 */
   shutdownGraceMs: number;
+  /** Station mode: bays provision the units plugged into them (station-mode-config.ts). */
+  station?: StationModeConfig;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -128,7 +131,7 @@ export function parseStationConfig(raw: unknown, options: ParseConfigOptions = {
   const filePath = (value: string): string => (isAbsolute(value) ? value : resolve(baseDir, value));
 
   const root = object(raw, '(top level)', fail);
-  only(root, ['ports', 'api', 'journal', 'logLevel', 'reconnect', 'jobs', 'shutdownGraceMs', '$comment'], '', fail);
+  only(root, ['ports', 'api', 'journal', 'logLevel', 'reconnect', 'jobs', 'shutdownGraceMs', 'station', '$comment'], '', fail);
 
   // ports
   if (root.ports === undefined) fail('ports', 'is required: a list of { "name", "url", "baud"? }');
@@ -236,6 +239,7 @@ export function parseStationConfig(raw: unknown, options: ParseConfigOptions = {
     reconnect: { initialDelayMs, maxDelayMs },
     jobs,
     shutdownGraceMs,
+    ...(root.station !== undefined ? { station: parseStationModeConfig(root.station, ports.map((p) => p.name), baseDir, fail) } : {}),
   };
 }
 

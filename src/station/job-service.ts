@@ -58,6 +58,8 @@ export interface JobServiceOptions {
   journal: Journal;
   metrics: StationMetrics;
   logger: StationLogger;
+  /** Station-mode bays: their ports provision units on their own and take no jobs. */
+  bays?: readonly string[];
 }
 
 export class JobService {
@@ -137,6 +139,10 @@ export class JobService {
   }
 
   async #submit(body: unknown): Promise<Job> {
+    const port = (body as { port?: unknown } | null)?.port;
+    if (typeof port === 'string' && this.#options.bays?.includes(port)) {
+      throw new RequestError(409, 'PORT_IS_BAY', `port ${port} is a station-mode bay: it provisions the units plugged into it and takes no jobs`);
+    }
     const prepared = await prepareJob(body, {
       ports: new Map([...this.#lanes].map(([name, lane]) => [name, { partitions: lane.supervisor.partitions, storage: lane.supervisor.storage }])),
       maxReadBytes: this.#options.jobs.maxReadBytes,

@@ -32,7 +32,23 @@ export type JournalRecord =
       error?: ApiErrorBody;
     }
   /** After a restart: what an interrupted update left in its partition. */
-  | { v: 1; type: 'checked'; time: string; id: string; recovery: JobRecovery };
+  | { v: 1; type: 'checked'; time: string; id: string; recovery: JobRecovery }
+  /** Station mode: a unit's outcome in a bay, as the ledger recorded it (refused: no set was bound). */
+  | {
+      v: 1;
+      type: 'unit';
+      time: string;
+      bay: string;
+      device: string;
+      batch?: string;
+      /** The set's name, or the issued certificate's serial. */
+      set?: string;
+      assignmentId?: number;
+      outcome: 'verified' | 'failed' | 'suspect' | 'refused';
+      reason?: string;
+      code?: string;
+      bytesWritten?: number;
+    };
 
 /** A record without the version and time stamp, which append() adds. */
 export type JournalEntry = DistributiveOmit<JournalRecord, 'v' | 'time'>;
@@ -135,6 +151,8 @@ function isRecord(value: unknown): value is JournalRecord {
       return typeof r.id === 'string' && typeof r.state === 'string';
     case 'checked':
       return typeof r.id === 'string' && typeof r.recovery === 'object' && r.recovery !== null;
+    case 'unit':
+      return typeof r.bay === 'string' && typeof r.device === 'string' && typeof r.outcome === 'string';
     default:
       return false;
   }

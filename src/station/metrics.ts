@@ -12,6 +12,8 @@
  * | `serial_port_up` | gauge | `port` — 1 while the port is up and its module answers |
  * | `module_resets_total` | counter | `port` — the module restarted on its own (printed `ready`) |
  * | `jobs_queued` | gauge | `port` — jobs waiting |
+ * | `station_units_total` | counter | `bay`, `result` (passed, failed) — station mode: units provisioned |
+ * | `station_unit_seconds` | histogram | `bay` — station mode: time from identification to the unit's outcome |
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CommandEvent } from '../at/session.js';
@@ -29,6 +31,8 @@ export class StationMetrics {
   readonly #portUp: Gauge<'port'>;
   readonly #resets: Counter<'port'>;
   readonly #queued: Gauge<'port'>;
+  readonly #units: Counter<'bay' | 'result'>;
+  readonly #unitSeconds: Histogram<'bay'>;
 
   constructor(portNames: readonly string[]) {
     const registers = [this.registry];
@@ -46,6 +50,14 @@ export class StationMetrics {
     this.#portUp = new Gauge({ name: 'serial_port_up', help: '1 while the port is open and its module answers', labelNames: ['port'], registers });
     this.#resets = new Counter({ name: 'module_resets_total', help: 'Module restarts noticed (it printed ready)', labelNames: ['port'], registers });
     this.#queued = new Gauge({ name: 'jobs_queued', help: 'Jobs waiting for their port', labelNames: ['port'], registers });
+    this.#units = new Counter({ name: 'station_units_total', help: 'Station mode: units provisioned per bay, by outcome', labelNames: ['bay', 'result'], registers });
+    this.#unitSeconds = new Histogram({
+      name: 'station_unit_seconds',
+      help: 'Station mode: time from a unit being identified to its outcome',
+      labelNames: ['bay'],
+      buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300],
+      registers,
+    });
     // Every series exists from the start (a scrape sees 0, not nothing).
     for (const type of JOB_TYPES) for (const result of JOB_RESULTS) this.#jobs.inc({ type, result }, 0);
     for (const port of portNames) {
@@ -78,6 +90,12 @@ export class StationMetrics {
 
   moduleReset(port: string): void {
     this.#resets.inc({ port });
+  }
+
+  /** Station mode: a bay's unit passed or failed after `seconds`. */
+  unitFinished(bay: string, result: 'passed' | 'failed', seconds: number): void {
+    this.#units.inc({ bay, result });
+    this.#unitSeconds.observe({ bay }, seconds);
   }
 
   queued(port: string, count: number): void {

@@ -10,6 +10,7 @@
 import type { DestinationStream } from 'pino';
 import type { FirmwareView, PortPartitions, PortStatus, StationStatus } from './api-types.js';
 import { ApiServer } from './api/server.js';
+import { BayBoard } from './bay-board.js';
 import { createRouter } from './api/router.js';
 import type { StationConfig } from './config.js';
 import { RequestError } from './errors.js';
@@ -18,6 +19,7 @@ import { Journal } from './journal.js';
 import { createStationLogger, type StationLogger } from './logger.js';
 import { StationMetrics } from './metrics.js';
 import { PortSupervisor, type ConnectModule } from './port-supervisor.js';
+import type { StationMode } from './station-mode.js';
 
 export interface StationOptions {
   /** A ready logger (tests pass one writing to memory). @default pino JSON on stdout at config.logLevel */
@@ -35,11 +37,14 @@ export class Station {
   readonly logger: StationLogger;
   readonly metrics: StationMetrics;
   readonly jobs: JobService;
+  /** What the operator sees of each bay and the station totals. */
+  readonly board: BayBoard;
   readonly startedAt = new Date();
   readonly #version: string;
   readonly #supervisors: Map<string, PortSupervisor>;
   readonly #journal: Journal;
   #server: ApiServer | undefined;
+  #stationMode: StationMode | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(config: StationConfig, options: StationOptions, logger: StationLogger, journal: Journal) {
@@ -48,13 +53,14 @@ export class Station {
     this.#version = options.version ?? 'unknown';
     this.#journal = journal;
     this.metrics = new StationMetrics(config.ports.map((port) => port.name));
+    this.board = new BayBoard(config.ports.map((port) => port.name));
     this.#supervisors = new Map(
       config.ports.map((port) => [
         port.name,
         new PortSupervisor({ port, reconnect: config.reconnect, logger: logger.child({ port: port.name }), connect: options.connect }),
       ]),
     );
-    this.jobs = new JobService({ jobs: config.jobs, supervisors: [...this.#supervisors.values()], journal, metrics: this.metrics, logger });
+    this.jobs = new JobService({ jobs: config.jobs, supervisors: [...this.#supervisors.values()], journal, metrics: this.metrics, logger, bays: config.station?.bays ?? [] });
     for (const supervisor of this.#supervisors.values()) {
       const port = supervisor.name;
       supervisor.on('state', (state) => this.metrics.portUp(port, state === 'up'));
@@ -77,6 +83,17 @@ export class Station {
       if (restored.interrupted > 0) logger.warn({ interrupted: restored.interrupted, toCheck: restored.toCheck }, 'jobs of the last run were interrupted');
       await journal.append({ type: 'daemon-start', pid: process.pid, version: station.#version });
       for (const supervisor of station.#supervisors.values()) supervisor.start();
+      if (config.station) {
+        const { StationMode } = await import('./station-mode.js');
+        station.#stationMode = await StationMode.start({
+          config: config.station,
+          supervisors: station.#supervisors,
+          board: station.board,
+          journal,
+          metrics: station.metrics,
+          logger,
+        });
+      }
       station.#server = await ApiServer.listen({
         socket: config.api.socket,
         tcp: config.api.tcp,
@@ -91,6 +108,7 @@ export class Station {
         }),
       });
     } catch (error) {
+      await station.#stationMode?.stop();
       await Promise.all([...station.#supervisors.values()].map((s) => s.stop()));
       await journal.close();
       throw error;
@@ -108,6 +126,11 @@ export class Station {
 
   get tcpAddress(): { host: string; port: number } | undefined {
     return this.#server?.tcpAddress;
+  }
+
+  /** Station mode, when the config has a `station` section. */
+  get stationMode(): StationMode | undefined {
+    return this.#stationMode;
   }
 
   /** The supervisor of a port (tests and status). */
@@ -156,6 +179,7 @@ export class Station {
   async #stop(): Promise<void> {
     this.logger.info({ graceMs: this.config.shutdownGraceMs }, 'shutting down');
     await this.jobs.shutdown(this.config.shutdownGraceMs);
+    await this.#stationMode?.stop();
     await Promise.all([...this.#supervisors.values()].map((supervisor) => supervisor.stop()));
     await this.#server?.close();
     await this.#journal.append({ type: 'daemon-stop', pid: process.pid }).catch(() => {});

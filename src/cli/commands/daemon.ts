@@ -49,7 +49,10 @@ export function registerDaemon(program: Command, io: CliIo): void {
         `${options.config}: OK\n` +
           `ports: ${config.ports.map((p) => `${p.name}=${p.url}`).join(', ')}\n` +
           `api: ${listeners.filter(Boolean).join(', ')}\n` +
-          `journal: ${config.journal}\n`,
+          `journal: ${config.journal}\n` +
+          (config.station
+            ? `station mode: ledger ${config.station.ledger.replace(/\/\/([^@/]*)@/, '//…@')}, ${config.station.batch !== undefined ? `batch ${config.station.batch}` : `issuing from ${config.station.issue!.caCert}`}, bays ${config.station.bays.join(', ')}\n`
+            : ''),
       );
       return;
     }

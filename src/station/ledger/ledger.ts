@@ -14,7 +14,7 @@
  *                          available
  *
  * A reserved set (no byte sent yet) can be released. Once it is `writing` the set stays bound to that
- * device for good: failed and suspect assignments are retried on the same device (→ writing again),
+ * device for good: failed, suspect and crash-interrupted writing assignments are retried on the same device (→ writing again),
  * never handed to another. A verified unit provisioned again goes verified → writing → verified (the
  * update writes nothing when the module already holds the set). Each set is in at most one
  * assignment, and each device has at most one current assignment per batch: UNIQUE constraints, not
@@ -35,7 +35,8 @@ export const ASSIGNMENT_STATES: readonly AssignmentState[] = ['reserved', 'writi
 /** The states an assignment may move to from each state (release of a reserved one is separate: it deletes it). */
 export const TRANSITIONS: Readonly<Record<AssignmentState, readonly AssignmentState[]>> = {
   reserved: ['writing', 'suspect'],
-  writing: ['verified', 'failed', 'suspect'],
+  // writing → writing: a crash left it writing and the same unit is provisioned again.
+  writing: ['writing', 'verified', 'failed', 'suspect'],
   verified: ['writing'],
   failed: ['writing', 'suspect'],
   suspect: ['writing', 'failed', 'verified'],

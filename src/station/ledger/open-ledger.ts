@@ -4,7 +4,7 @@
  * Backends are imported only when used (better-sqlite3 and pg are heavy).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../errors.js';
@@ -13,6 +13,8 @@ import type { Ledger } from './ledger.js';
 export interface OpenLedgerOptions {
   /** Clock, for tests. @default () => new Date() */
   now?: () => Date;
+  /** Refuse a path where no ledger exists yet (export, show) instead of creating an empty one. */
+  mustExist?: boolean;
   /** PostgreSQL: the password, read by the caller from an environment variable or a file (never from the URL on a command line). */
   password?: string;
   /** PostgreSQL: `--ledger-password-file FILE`; without it (and without `password`) AT_PKI_LEDGER_PASSWORD, then PGPASSWORD. */
@@ -57,6 +59,7 @@ export async function openLedger(spec: string, options: OpenLedgerOptions = {}):
     return wrapped;
   }
   if (options.passwordFile !== undefined) throw new InputError('--ledger-password-file is for a postgres:// ledger; an SQLite file has no password');
+  if (options.mustExist && !existsSync(spec)) throw new InputError(`no ledger at ${spec}`, { details: { ledger: spec } });
   const { SqliteLedger } = await import('./sqlite-ledger.js');
   return SqliteLedger.open(spec, { now: options.now });
 }

@@ -61,6 +61,8 @@ describe('SqliteLedger', () => {
 
   it('refuses a path that is not a database; a postgres:// URL goes to the PostgreSQL backend', async () => {
     await expect(openLedger('/nonexistent-dir/x/ledger.sqlite')).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    const missing = ledgerPath();
+    await expect(openLedger(missing, { mustExist: true })).rejects.toMatchObject({ code: 'BAD_INPUT', message: `no ledger at ${missing}` });
     await expect(openLedger('postgres://u:secret@h/db')).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('carries a password') });
   });
 
