@@ -42,8 +42,13 @@ export interface ClusterOptions {
 
 const SUPERUSER = 'atpki';
 
-/** The newest `/usr/lib/postgresql/<major>/bin` holding initdb and postgres, or the folder `pg_config --bindir` names. */
+/**
+ * The newest `/usr/lib/postgresql/<major>/bin` holding initdb and postgres, or the folder
+ * `pg_config --bindir` names; AT_PKI_PG_BIN names the folder instead (nothing there: not found).
+ */
 export function findPostgresBin(): string | undefined {
+  const chosen = process.env.AT_PKI_PG_BIN;
+  if (chosen) return existsSync(join(chosen, 'initdb')) && existsSync(join(chosen, 'postgres')) ? chosen : undefined;
   const root = '/usr/lib/postgresql';
   const candidates: string[] = [];
   if (existsSync(root)) {
