@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'VERIFY_FAILED'
   | 'LEDGER_STATE'
   | 'BATCH_EXHAUSTED'
-  | 'WRONG_UNIT';
+  | 'WRONG_UNIT'
+  | 'LEDGER_UNAVAILABLE';
 
 export interface AtPkiErrorOptions {
   cause?: unknown;
@@ -118,6 +119,12 @@ export class WrongUnitError extends AtPkiError {
   readonly exitCode = 1 as const;
 }
 
+/** The ledger's database cannot be reached (PostgreSQL down or unreachable). No set was claimed while it was away. */
+export class LedgerUnavailableError extends AtPkiError {
+  readonly code = 'LEDGER_UNAVAILABLE' as const;
+  readonly exitCode = 1 as const;
+}
+
 /** The exit code for any thrown value: ours carry one, anything else is an internal failure (1). */
 export function exitCodeOf(error: unknown): 1 | 2 {
   return error instanceof AtPkiError ? error.exitCode : 1;
@@ -136,6 +143,7 @@ const BY_CODE: Record<ErrorCode, new (message: string, options?: AtPkiErrorOptio
   LEDGER_STATE: LedgerStateError,
   BATCH_EXHAUSTED: BatchExhaustedError,
   WRONG_UNIT: WrongUnitError,
+  LEDGER_UNAVAILABLE: LedgerUnavailableError,
 };
 
 /**

@@ -5,12 +5,13 @@ import type { ExportRecord } from '../station/ledger/ledger.js';
 import { openLedger } from '../station/ledger/open-ledger.js';
 import type { LedgerExportOptions, LedgerShowOptions } from './commands/ledger.js';
 import type { CliIo } from './io.js';
+import { ledgerOpenOptions } from './ledger-options.js';
 import { printResult } from './output.js';
 
 export const EXPORT_FIELDS: readonly (keyof ExportRecord)[] = ['device', 'set', 'batch', 'certSerial', 'certSha256', 'subject', 'station', 'port', 'time', 'outcome'];
 
 export async function runLedgerExport(io: CliIo, options: LedgerExportOptions): Promise<void> {
-  const ledger = await openLedger(options.ledger, { mustExist: true });
+  const ledger = await openLedger(options.ledger, { ...ledgerOpenOptions(options), mustExist: true });
   try {
     const records = await ledger.exportRecords();
     if (options.format === 'jsonl') {
@@ -33,7 +34,7 @@ export function csvField(value: string | undefined): string {
 export async function runLedgerShow(io: CliIo, macText: string, options: LedgerShowOptions): Promise<void> {
   const mac = normalizeMac(macText);
   if (!mac) throw new UsageError(`'${macText}' is not a MAC address (aa:bb:cc:dd:ee:ff or 12 hex digits)`);
-  const ledger = await openLedger(options.ledger, { mustExist: true });
+  const ledger = await openLedger(options.ledger, { ...ledgerOpenOptions(options), mustExist: true });
   try {
     const device = await ledger.device(mac);
     if (!device) throw new InputError(`the ledger ${ledger.location} has no device ${mac}`, { details: { device: mac } });

@@ -8,6 +8,7 @@ import { issuanceSource } from '../station/provision/issued-source.js';
 import { provisionUnit, type CredentialSource, type ProvisionResult } from '../station/provision/provision-unit.js';
 import type { ProvisionOptions } from './commands/provision.js';
 import type { CliIo } from './io.js';
+import { ledgerOpenOptions } from './ledger-options.js';
 import { runOperation } from './operation-runner.js';
 import { printResult, printWarnings } from './output.js';
 
@@ -15,7 +16,7 @@ const PEM_LIMIT = { maxBytes: 1024 * 1024, tooLarge: 'a CA file is at most 1 MiB
 
 export async function runProvision(io: CliIo, options: ProvisionOptions): Promise<void> {
   const source = await credentialSource(io, options);
-  const ledger = await openLedger(options.ledger);
+  const ledger = await openLedger(options.ledger, ledgerOpenOptions(options));
   try {
     if (source.kind === 'batch' && !(await ledger.batch(source.batch))) {
       const known = (await ledger.batches()).map((b) => b.name);

@@ -3,7 +3,8 @@
  * plugged into it automatically.
  *
  *     "station": {
- *       "ledger": "ledger.sqlite",          // a path (SQLite) or postgres://…
+ *       "ledger": "ledger.sqlite",          // a path (SQLite) or postgres://user@host/db (no password in it)
+ *       "ledgerPasswordFile": "/etc/at-pki/ledger.pw",  // PostgreSQL; else AT_PKI_LEDGER_PASSWORD or PGPASSWORD
  *       "name": "line-1",                   // default: the host name
  *       "batch": "lot7",                    // ready-made sets of an imported batch, or:
  *       "issue": { "caCert": "ca.pem", "caKey": "ca.key", "passphraseEnv": "CA_PASS", "keyType": "ec-p256", "days": 3650, "subject": "CN={mac}", "batch": "…" },
@@ -12,6 +13,7 @@
  *     }
  */
 import { isAbsolute, resolve } from 'node:path';
+import { parsePostgresUrl } from './ledger/postgres-url.js';
 
 export interface IssueConfig {
   caCert: string;
@@ -26,6 +28,8 @@ export interface IssueConfig {
 
 export interface StationModeConfig {
   ledger: string;
+  /** PostgreSQL: the file holding the password (never the URL, never the config itself). */
+  ledgerPasswordFile?: string;
   name: string | undefined;
   batch: string | undefined;
   issue: IssueConfig | undefined;
@@ -40,7 +44,7 @@ export function parseStationModeConfig(raw: unknown, ports: readonly string[], b
   const at = 'station';
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(at, 'must be an object');
   const section = raw as Record<string, unknown>;
-  const allowed = ['ledger', 'name', 'batch', 'issue', 'bays', 'pollMs', '$comment'];
+  const allowed = ['ledger', 'ledgerPasswordFile', 'name', 'batch', 'issue', 'bays', 'pollMs', '$comment'];
   for (const key of Object.keys(section)) if (!allowed.includes(key)) fail(`${at}.${key}`, `unknown field (allowed here: ${allowed.slice(0, -1).join(', ')})`);
   const text = (value: unknown, path: string): string => {
     if (typeof value !== 'string' || value === '') fail(path, value === undefined ? 'is required' : 'must be a non-empty string');
@@ -48,6 +52,14 @@ export function parseStationModeConfig(raw: unknown, ports: readonly string[], b
   };
   const path = (value: string): string => (isAbsolute(value) || /^postgres(ql)?:\/\//i.test(value) ? value : resolve(baseDir, value));
   const ledger = path(text(section.ledger, `${at}.ledger`));
+  if (/^postgres(ql)?:\/\//i.test(ledger)) {
+    try {
+      parsePostgresUrl(ledger);
+    } catch (error) {
+      fail(`${at}.ledger`, (error as Error).message);
+    }
+  }
+  const ledgerPasswordFile = section.ledgerPasswordFile === undefined ? undefined : path(text(section.ledgerPasswordFile, `${at}.ledgerPasswordFile`));
   const name = section.name === undefined ? undefined : text(section.name, `${at}.name`);
   const batch = section.batch === undefined ? undefined : text(section.batch, `${at}.batch`);
   let issue: IssueConfig | undefined;
@@ -83,5 +95,5 @@ export function parseStationModeConfig(raw: unknown, ports: readonly string[], b
   }
   const pollMs = section.pollMs === undefined ? 1000 : section.pollMs;
   if (typeof pollMs !== 'number' || !Number.isInteger(pollMs) || pollMs < 50 || pollMs > 600_000) fail(`${at}.pollMs`, 'must be a whole number between 50 and 600000');
-  return { ledger, name, batch, issue, bays, pollMs: pollMs as number };
+  return { ledger, ...(ledgerPasswordFile !== undefined ? { ledgerPasswordFile } : {}), name, batch, issue, bays, pollMs: pollMs as number };
 }

@@ -65,7 +65,7 @@ export class StationMode {
   static async start(options: StationModeOptions): Promise<StationMode> {
     const { config } = options;
     const source = await sourceOf(config, options.env ?? process.env);
-    const ledger = await openLedger(config.ledger);
+    const ledger = await openLedger(config.ledger, config.ledgerPasswordFile !== undefined ? { passwordFile: config.ledgerPasswordFile } : {});
     try {
       if (source.kind === 'batch' && !(await ledger.batch(source.batch))) {
         throw new InputError(`station.batch: the ledger ${ledger.location} has no batch ${JSON.stringify(source.batch)}; import it with 'at-pki batch import'`);

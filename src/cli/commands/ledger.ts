@@ -1,4 +1,7 @@
-/** `at-pki ledger export|show`: what the station ledger recorded. Registration only; the work is loaded when it runs. */
+/**
+ * `at-pki ledger export|show|migrate`: what the station ledger recorded, and its schema. Registration
+ * only; the work is loaded when it runs.
+ */
 import { Option, type Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { addLedgerOptions, LEDGER_HELP, type LedgerOptions } from '../ledger-options.js';
@@ -10,8 +13,10 @@ export interface LedgerExportOptions extends LedgerOptions {
 
 export interface LedgerShowOptions extends LedgerOptions, JsonOption {}
 
+export interface LedgerMigrateOptions extends LedgerOptions, JsonOption {}
+
 export function registerLedger(program: Command, io: CliIo): void {
-  const ledger = program.command('ledger').summary('the factory station ledger (export, show)').description('What the factory station ledger recorded.');
+  const ledger = program.command('ledger').summary('the factory station ledger (export, show, migrate)').description('What the factory station ledger recorded.');
   const exportCommand = ledger
     .command('export')
     .summary('one record per assignment, for cloud registration or an MES')
@@ -40,5 +45,25 @@ export function registerLedger(program: Command, io: CliIo): void {
   show.action(async (mac: string, options: LedgerShowOptions) => {
     const { runLedgerShow } = await import('../ledger-command.js');
     await runLedgerShow(io, mac, options);
+  });
+
+  const migrate = ledger
+    .command('migrate')
+    .summary('bring the ledger schema to this version of at-pki')
+    .description(
+      'Apply the schema migrations this at-pki has and the ledger lacks, in one transaction (concurrent runs wait for each ' +
+        'other). Stations refuse a PostgreSQL ledger at an older schema until this ran; stop them first. An SQLite file ' +
+        'migrates when it is opened; this only reports its version.',
+    );
+  addLedgerOptions(migrate, { station: false });
+  addJsonOption(migrate);
+  addExamples(migrate, [
+    'AT_PKI_LEDGER_PASSWORD=… at-pki ledger migrate --ledger postgres://atpki@db.factory/ledger',
+    "at-pki ledger migrate --ledger 'postgres://atpki@/ledger?host=/run/postgresql' --ledger-password-file /etc/at-pki/ledger.pw",
+    'at-pki ledger migrate --ledger station.db --json',
+  ]);
+  migrate.action(async (options: LedgerMigrateOptions) => {
+    const { runLedgerMigrate } = await import('../ledger-migrate.js');
+    await runLedgerMigrate(options, io);
   });
 }

@@ -59,11 +59,11 @@ describe('SqliteLedger', () => {
     expect(ledger.durability()).toEqual({ journalMode: 'wal', synchronous: 'FULL' });
   });
 
-  it('refuses a path that is not a database, and a postgres URL until that backend is built', async () => {
+  it('refuses a path that is not a database; a postgres:// URL goes to the PostgreSQL backend', async () => {
     await expect(openLedger('/nonexistent-dir/x/ledger.sqlite')).rejects.toMatchObject({ code: 'BAD_INPUT' });
     const missing = ledgerPath();
     await expect(openLedger(missing, { mustExist: true })).rejects.toMatchObject({ code: 'BAD_INPUT', message: `no ledger at ${missing}` });
-    await expect(openLedger('postgres://u@h/db')).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('not built yet') });
+    await expect(openLedger('postgres://u:secret@h/db')).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('carries a password') });
   });
 
   it('UNIQUE constraints and triggers hold against direct SQL: no set twice, no second current assignment, no edited event', async () => {
