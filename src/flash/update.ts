@@ -104,6 +104,7 @@ export async function updatePartition(module: EspAtModule, label: string, bin: U
       force: options.force,
       current,
       head,
+      compareTotal: tailStart,
       eraseAfter: tail,
       callerRechecksGarbled: true,
     });

@@ -21,6 +21,8 @@ export interface WriteImageOptions {
   currentIsGuess?: boolean;
   /** The range's first PROBE_BYTES, when the caller has just read them: skips the probe read. */
   head?: Buffer;
+  /** With `head`: the total the caller's compare progress already showed (ours never shows less). */
+  compareTotal?: number;
   /**
    * Sectors (partition offsets, 4 KiB aligned) past the range to erase whenever the range had to
    * change — e.g. the rest of a PKI partition, so no stale item survives after a shorter bin.
@@ -112,8 +114,14 @@ export async function writeImage(
       assumedBlank = options.currentIsGuess === true;
     } else {
       const probeLength = Math.min(PROBE_BYTES, length);
-      // The total grows if the probe leads to the comparison read; it never shrinks.
-      emit({ type: 'progress', phase: 'compare', done: 0, total: probeLength, unit: 'bytes' });
+      // The total grows if the probe leads to the comparison read; it never shrinks, also below what
+      // a caller that read the head already announced.
+      let compareTotal = options.head ? (options.compareTotal ?? 0) : 0;
+      const compared = (done: number, total: number): void => {
+        compareTotal = Math.max(compareTotal, total);
+        emit({ type: 'progress', phase: 'compare', done, total: compareTotal, unit: 'bytes' });
+      };
+      if (!options.head) compared(0, probeLength);
       let probe = options.head?.length === probeLength ? options.head : undefined;
       if (!probe) {
         probe = length > 0 ? await readChunk(session, partition, offset, probeLength, { signal }) : Buffer.alloc(0);
@@ -124,14 +132,14 @@ export async function writeImage(
         if (blankPlan.actions.length > 0) {
           plan = blankPlan;
           assumedBlank = true;
-          emit({ type: 'progress', phase: 'compare', done: probeLength, total: probeLength, unit: 'bytes' });
+          compared(probeLength, probeLength);
         }
       }
       if (!plan) {
-        emit({ type: 'progress', phase: 'compare', done: probeLength, total: length, unit: 'bytes' });
+        compared(probeLength, length);
         const rest = await readRange(session, partition, offset + probeLength, length - probeLength, {
           signal,
-          onProgress: (done) => emit({ type: 'progress', phase: 'compare', done: probeLength + done, total: length, unit: 'bytes' }),
+          onProgress: (done) => compared(probeLength + done, length),
         });
         bytesRead += rest.length;
         plan = planWrite(offset, Buffer.concat([probe, rest]), desired);

@@ -184,14 +184,14 @@ describe('a module that keeps credentials in mfg_nvs (ESP-AT >= 3.1)', () => {
     try {
       await eventually(async () => (await s.client.getStatus()).ports[0]!.state === 'up', 'port up');
       // Same first bytes as what the module holds, then a difference: the comparison reads on,
-      // and that second read gets no answer.
+      // and that second read is refused (one that got no answer would be retried).
       const other = Buffer.from(fixture('device.crt'));
       other[other.length - 40] ^= 0x01;
-      f.emulator.setFaults({ seed: 1, silent: { match: 'SYSFLASH=2', at: [2] } });
+      f.emulator.setFaults({ seed: 1, error: { match: 'SYSFLASH=2', at: [2] } });
       const run = await runJob(s.client, { type: 'update', port: 'f', partition: 'client_cert', validate: false, source: { kind: 'items', items: [{ type: 'cert', base64: other.toString('base64') }] } });
       expect(run.view.state).toBe('failed');
-      expect(run.view.error!.details!.deviceState).toBe('unchanged: nothing was erased or written');
-      expect(run.view.error!.message).toMatch(/\[module unchanged: nothing was erased or written\]$/);
+      expect(run.view.error!.details!.deviceState).toBe('unchanged: nothing was erased or written on client_cert');
+      expect(run.view.error!.message).toMatch(/\[module unchanged: nothing was erased or written on client_cert\]$/);
       expect(f.emulator.readPartition('client_cert').subarray(0, bin.length)).toEqual(bin);
     } finally {
       await s.stop();
