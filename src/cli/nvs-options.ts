@@ -20,7 +20,7 @@ export function nvsOptionsUsed(options: NvsGenerateOptions): string[] {
 
 export function addNvsGenerateOptions(command: Command): void {
   command
-    .option('--csv <file>', 'nvs: the key,type,encoding,value CSV of nvs_partition_gen.py (file paths relative to its folder)')
+    .option('--csv <file>', 'nvs: the key,type,encoding,value CSV of nvs_partition_gen.py; esp-secure-cert: the CSV of configure_esp_secure_cert.py (file paths relative to its folder)')
     .option('--size <bytes>', 'nvs, mfg-nvs: partition size, a multiple of 4096 (mfg-nvs default: 0x1C000)')
     .addOption(new Option('--nvs-version <n>', 'nvs, mfg-nvs: 2 = multipage blobs (default), 1 = one-entry blobs of up to 1984 bytes').choices(['1', '2']))
     .option('--factory-param <file>', 'mfg-nvs: factory_param values, as key,type,encoding,value CSV rows');

@@ -56,4 +56,11 @@ export const SECURE_CERT_HELP = `
   Encrypted keys are refused (decrypt them first). --configure-ds is refused: DS peripheral and
   eFuse keys need the ROM serial loader (espefuse.py), which ESP-AT cannot reach.
   --append-integrity IMAGE does what configure_esp_secure_cert.py --append-integrity does: appends
-  INTEGRITY/<highest+1> over the whole image and the end marker ff ff 00 00.`;
+  INTEGRITY/<highest+1> over the whole image and the end marker ff ff 00 00.
+  --csv FILE.csv takes the entries from configure_esp_secure_cert.py's CSV instead, one per row in
+  row order, then INTEGRITY/0: tlv_type,tlv_subtype,data_value,data_type[,priv_key_type,...] with
+  tlv_type ESP_SECURE_CERT_CA_CERT_TLV, _DEV_CERT_TLV, _PRIV_KEY_TLV, _USER_DATA_1_TLV.._5_TLV (or
+  0, 1, 2, 51..55), subtype 0..254, data_type file (relative to the CSV's folder), string, hex or
+  base64 (certificates and keys: file or string). USER_DATA is stored as raw bytes (a string as
+  UTF-8 without NUL). Each DEV_CERT/n is validated with PRIV_KEY/n and the CA certificates.
+  priv_key_type rsa_ds and ecdsa_peripheral are refused like --configure-ds. Errors name the line.`;

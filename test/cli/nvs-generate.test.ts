@@ -69,7 +69,8 @@ describe('generate --format nvs', () => {
     expectOneLineError(runCli(['generate', '--format', 'nvs', '--csv', csv], { cwd }), 2, /needs --size/);
     expectOneLineError(runCli(['generate', '--format', 'nvs', '--csv', csv, '--size', '5000'], { cwd }), 2, /5000 is not a multiple of 4096/);
     expectOneLineError(runCli(['generate', '--size', '0x3000', 'cert', 'x.crt'], { cwd }), 2, /--size is for --format nvs or mfg-nvs/);
-    expectOneLineError(runCli(['generate', '--format', 'esp-secure-cert', '--csv', csv, '--device-cert', 'x.crt'], { cwd }), 2, /--csv is for --format nvs or mfg-nvs/);
+    expectOneLineError(runCli(['generate', '--format', 'cust-flash', '--csv', csv, '--device-cert', 'x.crt'], { cwd }), 2, /--csv is for --format nvs or mfg-nvs \(--csv also for esp-secure-cert\)$/);
+    expectOneLineError(runCli(['generate', '--format', 'esp-secure-cert', '--csv', csv, '--device-cert', 'x.crt'], { cwd }), 2, /--csv names every entry; drop --device-cert$/);
     await expect(stat(join(cwd, 'x.bin'))).rejects.toThrow();
   });
 });

@@ -65,7 +65,7 @@ export function registerGenerate(program: Command, io: CliIo): void {
     .summary('build a PKI bin from certificate and key files')
     .description('Build an ESP-AT PKI bin (the format of AtPKI.py generate_bin), or an esp_secure_cert partition image, from certificate and key files, validated first.')
     .usage(
-      '[options] <type> <file> [<type> <file> ...]\n       at-pki generate [options] --from <dir> <partition>\n       at-pki generate [options] --batch <dir> -o <outdir>\n       at-pki generate --format esp-secure-cert [--ca-cert <file>] [--device-cert <file>] [--private-key <file>] [-o <file>]',
+      '[options] <type> <file> [<type> <file> ...]\n       at-pki generate [options] --from <dir> <partition>\n       at-pki generate [options] --batch <dir> -o <outdir>\n       at-pki generate --format esp-secure-cert [--ca-cert <file>] [--device-cert <file>] [--private-key <file>] [-o <file>]\n       at-pki generate --format esp-secure-cert --csv <file.csv> [-o <file>]',
     )
     .argument('[items...]', '<type> <file> pairs, or the partition name with --from')
     .option('-o, --output <file>', `output file (default: ${DEFAULT_OUTPUT}, or <partition>.bin with --from, ${DEFAULT_SECURE_CERT_OUTPUT} for esp_secure_cert); the output folder with --batch`)
@@ -83,6 +83,7 @@ export function registerGenerate(program: Command, io: CliIo): void {
     'at-pki generate --json cert client.crt',
     'at-pki generate --batch sets/ -o bins/',
     'at-pki generate --format esp-secure-cert --ca-cert ca.pem --device-cert device.pem --private-key device.key',
+    'at-pki generate --format esp-secure-cert --csv esp_secure_cert.csv -o esp_secure_cert.bin',
     'at-pki generate --format esp-secure-cert --append-integrity esp_secure_cert.bin',
     'at-pki generate --format nvs --csv factory_nvs.csv --size 0x6000 -o factory_nvs.bin',
     'at-pki generate --format mfg-nvs --from components/customized_partitions/raw_data -o mfg_nvs.bin',
@@ -90,8 +91,8 @@ export function registerGenerate(program: Command, io: CliIo): void {
   generate.action(async (args: string[], options: GenerateOptions) => {
     const format = options.format ?? 'atpki';
     if (format === 'nvs' || format === 'mfg-nvs') return (await import('../nvs-generate.js')).runNvsGenerate(io, args, { ...options, format });
-    const nvsFlags = nvsOptionsUsed(options);
-    if (nvsFlags.length > 0) throw new UsageError(`${nvsFlags.join(', ')} ${nvsFlags.length === 1 ? 'is' : 'are'} for --format nvs or mfg-nvs`);
+    const nvsFlags = nvsOptionsUsed(format === 'esp-secure-cert' ? { ...options, csv: undefined } : options);
+    if (nvsFlags.length > 0) throw new UsageError(`${nvsFlags.join(', ')} ${nvsFlags.length === 1 ? 'is' : 'are'} for --format nvs or mfg-nvs${nvsFlags.includes('--csv') ? ' (--csv also for esp-secure-cert)' : ''}`);
     if (options.batch !== undefined) return runBatch(io, args, { ...options, batch: options.batch });
     return format === 'atpki'
       ? runGenerate(io, args, options)

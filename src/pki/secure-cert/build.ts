@@ -9,7 +9,7 @@
  */
 import { InputError } from '../../errors.js';
 import { keyFormatName } from './credential-values.js';
-import { encodeCertificateValue, encodePrivateKeyValue, type EncodedValue } from './credential-encoding.js';
+import { encodeCertificateValue, encodePrivateKeyValue } from './credential-encoding.js';
 import { CUST_FLASH_REGIONS, encodeCustFlash } from './cust-flash.js';
 import { entryLabel, type TlvEntryInput } from './tlv-entry.js';
 import { encodeTlvImage, walkTlvImage } from './tlv-image.js';
@@ -77,7 +77,12 @@ export function buildSecureCertTlv(credentials: SecureCertCredentials, options: 
   assertPlaintextKeyStorage(options.keyStorage ?? 'plaintext');
   const values = encodeValues(credentials);
   if (values.length === 0) throw new InputError('nothing to store: give a CA certificate, a device certificate or a private key');
-  const entries: TlvEntryInput[] = values.map(({ type, encoded }) => ({ type, subtype: 0, value: encoded.value }));
+  return buildTlvFromValues(values);
+}
+
+/** The TLV image of `values`, in the order given, then INTEGRITY/0. */
+export function buildTlvFromValues(values: readonly StoredValue[]): BuiltSecureCert {
+  const entries: TlvEntryInput[] = values.map(({ type, subtype, value }) => ({ type, subtype, value }));
   const image = encodeTlvImage(entries);
   const items = walkTlvImage(image).entries.map((entry, n): BuiltItem => {
     const input = values[n];
@@ -90,7 +95,7 @@ export function buildSecureCertTlv(credentials: SecureCertCredentials, options: 
     if (input?.source !== undefined) item.source = input.source;
     return item;
   });
-  return { image, items, notes: values.flatMap(({ encoded }) => encoded.notes) };
+  return { image, items, notes: values.flatMap(({ notes }) => notes) };
 }
 
 /** The legacy cust_flash image (plaintext key): needs the device certificate and the key; the CA is optional. */
@@ -100,38 +105,46 @@ export function buildCustFlash(credentials: SecureCertCredentials, options: Buil
     throw new InputError('the cust_flash layout needs a device certificate and a private key (the CA certificate is optional)');
   }
   const values = encodeValues(credentials);
-  const value = (type: number): Buffer | undefined => values.find((entry) => entry.type === type)?.encoded.value;
+  const value = (type: number): Buffer | undefined => values.find((entry) => entry.type === type)?.value;
   const caCert = value(TlvType.CA_CERT);
   const image = encodeCustFlash({ deviceCert: value(TlvType.DEV_CERT)!, privateKey: value(TlvType.PRIV_KEY)!, ...(caCert ? { caCert } : {}) });
   const names: Readonly<Record<number, keyof typeof CUST_FLASH_REGIONS>> = { [TlvType.DEV_CERT]: 'dev_cert', [TlvType.CA_CERT]: 'ca_cert', [TlvType.PRIV_KEY]: 'priv_key' };
-  const items = values.map(({ type, encoded, stored, source }): BuiltItem => {
+  const items = values.map(({ type, value, stored, source }): BuiltItem => {
     const name = names[type]!;
-    return { name, offset: CUST_FLASH_REGIONS[name].offset, length: encoded.value.length, stored, ...(source !== undefined ? { source } : {}) };
+    return { name, offset: CUST_FLASH_REGIONS[name].offset, length: value.length, stored, ...(source !== undefined ? { source } : {}) };
   });
-  return { image, items, notes: values.flatMap(({ encoded }) => encoded.notes) };
+  return { image, items, notes: values.flatMap(({ notes }) => notes) };
 }
 
-interface Value {
+/** One value to store, encoded, with what it is for people. */
+export interface StoredValue {
   type: number;
-  encoded: EncodedValue;
+  subtype: number;
+  value: Buffer;
+  /** What is stored: `PEM certificate`, `SEC1 PEM private key (from PKCS#8)`. */
   stored: string;
+  /** Content of the input that was left out (printed as warnings). */
+  notes: string[];
   source?: string;
 }
 
+/** A certificate (CA_CERT, DEV_CERT) or plaintext key (PRIV_KEY) file encoded as the reference tool stores it; `label` names it in messages. */
+export function encodeCredentialValue(type: number, subtype: number, file: CredentialFile, label: string): StoredValue {
+  const source = file.source !== undefined ? { source: file.source } : {};
+  if (type === TlvType.PRIV_KEY) {
+    const encoded = encodePrivateKeyValue(file.content, label);
+    const stored = `${keyFormatName(encoded.to)} ${encoded.encoding.toUpperCase()} private key${encoded.from === encoded.to ? '' : ` (from ${keyFormatName(encoded.from)})`}`;
+    return { type, subtype, value: encoded.value, stored, notes: encoded.notes, ...source };
+  }
+  const encoded = encodeCertificateValue(file.content, label);
+  return { type, subtype, value: encoded.value, stored: `${encoded.encoding.toUpperCase()} certificate`, notes: encoded.notes, ...source };
+}
+
 /** The given credentials in the reference tool's order (CA, device, key), encoded for storage. */
-function encodeValues(credentials: SecureCertCredentials): Value[] {
-  const values: Value[] = [];
+function encodeValues(credentials: SecureCertCredentials): StoredValue[] {
+  const values: StoredValue[] = [];
   const push = (type: number, file: CredentialFile | undefined, role: string): void => {
-    if (file === undefined) return;
-    const label = file.source ?? role;
-    if (type === TlvType.PRIV_KEY) {
-      const encoded = encodePrivateKeyValue(file.content, label);
-      const stored = `${keyFormatName(encoded.to)} ${encoded.encoding.toUpperCase()} private key${encoded.from === encoded.to ? '' : ` (from ${keyFormatName(encoded.from)})`}`;
-      values.push({ type, encoded, stored, ...(file.source !== undefined ? { source: file.source } : {}) });
-      return;
-    }
-    const encoded = encodeCertificateValue(file.content, label);
-    values.push({ type, encoded, stored: `${encoded.encoding.toUpperCase()} certificate`, ...(file.source !== undefined ? { source: file.source } : {}) });
+    if (file !== undefined) values.push(encodeCredentialValue(type, 0, file, file.source ?? role));
   };
   push(TlvType.CA_CERT, credentials.caCert, 'the CA certificate');
   push(TlvType.DEV_CERT, credentials.deviceCert, 'the device certificate');

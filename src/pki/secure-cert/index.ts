@@ -20,3 +20,5 @@ export * from './reader-view.js';
 export * from './inspect.js';
 export * from './stored-credentials.js';
 export * from './build.js';
+export * from './csv.js';
+export * from './csv-build.js';

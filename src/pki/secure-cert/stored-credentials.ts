@@ -20,15 +20,7 @@ const PKI_BIN_ONLY = new Set(['MIXED_TYPES', 'TOO_MANY_ITEMS']);
  */
 export function storedCredentials(image: DecodedSecureCert): PkiItem[] {
   const items: PkiItem[] = [];
-  if (image.layout === 'tlv') {
-    const roles: Readonly<Record<number, PkiType>> = { [TlvType.CA_CERT]: 'ca', [TlvType.DEV_CERT]: 'cert', [TlvType.PRIV_KEY]: 'key' };
-    for (const { entry, info } of image.entries) {
-      const type = roles[entry.type];
-      if (type === undefined || !entry.crcOk || !(info.kind === 'certificate' || (info.kind === 'private-key' && info.key))) continue;
-      items.push({ type, content: entry.value, source: `${entryLabel(entry)} at ${hexOffset(entry.offset)}` });
-    }
-    return items;
-  }
+  if (image.layout === 'tlv') return storedTlvCredentials(image).map(({ item }) => item);
   const roles: Readonly<Record<string, PkiType>> = { ca_cert: 'ca', dev_cert: 'cert', priv_key: 'key' };
   for (const item of image.items) {
     const type = roles[item.name];
@@ -36,6 +28,31 @@ export function storedCredentials(image: DecodedSecureCert): PkiItem[] {
     items.push({ type, content: item.value!, source: `${item.name} at ${hexOffset(item.offset)}` });
   }
   return items;
+}
+
+/**
+ * The stored credentials in the groups the firmware uses together: per subtype of DEV_CERT and
+ * PRIV_KEY, that certificate and key with every CA certificate (a CA subtype is not tied to a device
+ * subtype). Only the CA certificates when there is neither.
+ */
+export function storedCredentialGroups(image: DecodedSecureCert): PkiItem[][] {
+  if (image.layout !== 'tlv') return [storedCredentials(image)];
+  const stored = storedTlvCredentials(image);
+  const cas = stored.filter(({ item }) => item.type === 'ca').map(({ item }) => item);
+  const subtypes = [...new Set(stored.filter(({ item }) => item.type !== 'ca').map(({ subtype }) => subtype))];
+  if (subtypes.length === 0) return [cas];
+  return subtypes.map((subtype) => [...cas, ...stored.filter((candidate) => candidate.item.type !== 'ca' && candidate.subtype === subtype).map(({ item }) => item)]);
+}
+
+function storedTlvCredentials(image: Extract<DecodedSecureCert, { layout: 'tlv' }>): { item: PkiItem; subtype: number }[] {
+  const roles: Readonly<Record<number, PkiType>> = { [TlvType.CA_CERT]: 'ca', [TlvType.DEV_CERT]: 'cert', [TlvType.PRIV_KEY]: 'key' };
+  const stored: { item: PkiItem; subtype: number }[] = [];
+  for (const { entry, info } of image.entries) {
+    const type = roles[entry.type];
+    if (type === undefined || !entry.crcOk || !(info.kind === 'certificate' || (info.kind === 'private-key' && info.key))) continue;
+    stored.push({ item: { type, content: entry.value, source: `${entryLabel(entry)} at ${hexOffset(entry.offset)}` }, subtype: entry.subtype });
+  }
+  return stored;
 }
 
 /** validatePkiItems over the stored credentials, without the findings that only make sense for PKI bins. */
