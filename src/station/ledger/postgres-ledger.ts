@@ -29,6 +29,7 @@ import {
   type NewSet,
   type SetRecord,
 } from './ledger.js';
+import { batchNameTaken, certificateAlreadyInLedger, checkIssuedBatch, sameCertificateInImport } from './ledger-rules.js';
 import { actorOf } from './ledger-context.js';
 import { parsePostgresUrl, type PostgresTarget } from './postgres-url.js';
 
@@ -273,15 +274,13 @@ export class PostgresLedger implements Ledger {
     try {
       await this.#tx(async (c) => {
         if (await batchRow(c, batch.name)) {
-          throw new InputError(`the ledger already has a batch named ${JSON.stringify(batch.name)}; nothing imported`, { details: { batch: batch.name } });
+          throw batchNameTaken(batch.name);
         }
         const seen = new Map<string, string>();
         for (const set of sets) {
           const other = seen.get(set.sha256Hex);
           if (other !== undefined) {
-            throw new InputError(`sets ${other} and ${set.name} hold the same certificate (SHA-256 ${set.sha256Hex}); nothing imported`, {
-              details: { sets: [other, set.name], certSha256: set.sha256Hex },
-            });
+            throw sameCertificateInImport(other, set.name, set.sha256Hex);
           }
           seen.set(set.sha256Hex, set.name);
         }
@@ -291,11 +290,7 @@ export class PostgresLedger implements Ledger {
         );
         const clash = existing.rows[0];
         if (clash) {
-          const set = seen.get(clash.sha256_hex)!;
-          throw new InputError(
-            `set ${set}: its certificate (SHA-256 ${clash.sha256_hex}) is already in the ledger as set ${clash.name} of batch ${clash.batch}; nothing imported`,
-            { details: { set, certSha256: clash.sha256_hex, existingBatch: clash.batch, existingSet: clash.name } },
-          );
+          throw certificateAlreadyInLedger(seen.get(clash.sha256_hex)!, clash.sha256_hex, clash);
         }
         const batchId = await this.#insertBatch(c, batch, context);
         for (const set of sets) await insertSet(c, batchId, set, true);
@@ -324,14 +319,7 @@ export class PostgresLedger implements Ledger {
         await this.#event(c, { kind: 'batch-created', batch: batch.name, detail: { kind: 'issued', source: batch.source } }, context);
       }
       const row = (await batchRow(c, batch.name))!;
-      if (row.kind !== 'issued') {
-        throw new InputError(`batch ${JSON.stringify(batch.name)} holds imported sets; per-device issuance needs a batch of its own`, { details: { batch: batch.name } });
-      }
-      if (row.source !== batch.source) {
-        throw new InputError(`batch ${JSON.stringify(batch.name)} was issued from another CA (${row.source}); name a new batch for this CA`, {
-          details: { batch: batch.name, source: row.source },
-        });
-      }
+      checkIssuedBatch(row, batch);
     });
     return (await this.batch(batch.name))!;
   }

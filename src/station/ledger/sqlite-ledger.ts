@@ -25,6 +25,7 @@ import {
   type NewSet,
   type SetRecord,
 } from './ledger.js';
+import { batchNameTaken, certificateAlreadyInLedger, checkIssuedBatch, sameCertificateInImport } from './ledger-rules.js';
 import { actorOf } from './ledger-context.js';
 
 type Database = BetterSqlite3.Database;
@@ -174,25 +175,20 @@ export class SqliteLedger implements Ledger {
     if (batch.kind !== 'sets') throw new InputError(`importBatch takes batches of kind 'sets', not '${batch.kind}'`);
     this.#write(() => {
       if (this.#batchRow(batch.name)) {
-        throw new InputError(`the ledger already has a batch named ${JSON.stringify(batch.name)}; nothing imported`, { details: { batch: batch.name } });
+        throw batchNameTaken(batch.name);
       }
       const seen = new Map<string, string>();
       for (const set of sets) {
         const other = seen.get(set.sha256Hex);
         if (other !== undefined) {
-          throw new InputError(`sets ${other} and ${set.name} hold the same certificate (SHA-256 ${set.sha256Hex}); nothing imported`, {
-            details: { sets: [other, set.name], certSha256: set.sha256Hex },
-          });
+          throw sameCertificateInImport(other, set.name, set.sha256Hex);
         }
         seen.set(set.sha256Hex, set.name);
         const existing = this.#db
           .prepare(`SELECT s.name, b.name AS batch FROM sets s JOIN batches b ON b.id = s.batch_id WHERE s.sha256_hex = ?`)
           .get(set.sha256Hex) as { name: string; batch: string } | undefined;
         if (existing) {
-          throw new InputError(
-            `set ${set.name}: its certificate (SHA-256 ${set.sha256Hex}) is already in the ledger as set ${existing.name} of batch ${existing.batch}; nothing imported`,
-            { details: { set: set.name, certSha256: set.sha256Hex, existingBatch: existing.batch, existingSet: existing.name } },
-          );
+          throw certificateAlreadyInLedger(set.name, set.sha256Hex, existing);
         }
       }
       const batchId = this.#insertBatch(batch, context);
@@ -211,14 +207,7 @@ export class SqliteLedger implements Ledger {
         this.#event({ kind: 'batch-created', batch: batch.name, detail: { kind: 'issued', source: batch.source } }, context);
         return;
       }
-      if (row.kind !== 'issued') {
-        throw new InputError(`batch ${JSON.stringify(batch.name)} holds imported sets; per-device issuance needs a batch of its own`, { details: { batch: batch.name } });
-      }
-      if (row.source !== batch.source) {
-        throw new InputError(`batch ${JSON.stringify(batch.name)} was issued from another CA (${row.source}); name a new batch for this CA`, {
-          details: { batch: batch.name, source: row.source },
-        });
-      }
+      checkIssuedBatch(row, batch);
     });
     return (await this.batch(batch.name))!;
   }
